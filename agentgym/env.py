@@ -1,0 +1,356 @@
+"""The environment contract: :class:`Env` (async-first), :class:`ToolEnv` and the sync facade.
+
+An environment is driven by *messages*: ``reset`` returns the first observation (the
+instruction), ``step`` takes the assistant's message and returns what to append. Bad actions
+never raise; they come back as feedback with a ``format`` channel penalty and still count
+as a turn.
+
+    env = agentgym.make("toy/maze")
+    first = await env.reset(seed=0)
+    result = await env.step(Message.assistant(tool_calls=[ToolCall(name="look")]))
+    twin = await env.fork()          # same state, independent from here on
+    await env.close()
+
+Scripts without asyncio use ``env.sync()``::
+
+    with agentgym.make("toy/maze").sync() as env:
+        env.reset(seed=0)
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import copy
+import inspect
+import json
+import random
+import threading
+from typing import Any, Awaitable, Callable, TypeVar
+
+from pydantic import BaseModel, Field
+
+from .errors import EnvStateError
+from .tools import ToolArgumentError, collect_tools, tool_spec, validate_arguments
+from .types import EnvSpec, Message, StepResult, Task, ToolCall, ToolSpec
+
+T = TypeVar("T")
+
+FORMAT_OK = 0.0
+FORMAT_BAD = -1.0
+
+
+class Env(abc.ABC):
+    """Base class of every environment.
+
+    Set in ALL subclasses:
+        spec: :class:`EnvSpec` (id, description, max_turns, tags, requirements).
+        _reset(seed, task): start an episode; return the first observation.
+        _step(action): apply one assistant message.
+
+    Set in SOME subclasses:
+        oracle(): actions that solve the current task.
+        fork(): a native snapshot (default: replay of seed + action log).
+        _close(): release resources.
+        sample_action(rng): a random valid action (default: a random tool call).
+    """
+
+    spec: EnvSpec = EnvSpec(id="unregistered")
+    max_action_chars: int = 16_000
+
+    def __new__(cls, *args: Any, **kwargs: Any):
+        obj = super().__new__(cls)
+        obj._init_args = (args, dict(kwargs))  # lets the default fork() rebuild an identical env
+        return obj
+
+    # ----------------------------------------------------------------- public API
+    @property
+    def tools(self) -> list[ToolSpec]:
+        """OpenAI function schemas of this env's tools (empty for pure-text envs)."""
+        return list(self.spec.tools)
+
+    @property
+    def turn(self) -> int:
+        """Number of ``step`` calls since the last reset."""
+        return getattr(self, "_turn", 0)
+
+    @property
+    def task(self) -> Task | None:
+        return getattr(self, "_task", None)
+
+    async def reset(self, *, seed: int | None = None, task: Task | dict | str | None = None) -> StepResult:
+        """Starts a new episode. ``seed`` picks (and randomises) the task unless ``task`` is given."""
+        self._check_open()
+        if isinstance(task, dict):
+            task = Task.model_validate(task)
+        elif isinstance(task, str):
+            task = Task(id=task)
+        self._seed, self._task_arg, self._actions, self._turn, self._done = seed, task, [], 0, False
+        self._task = task
+        result = await self._reset(seed=seed, task=task)
+        if isinstance(result, str):
+            result = StepResult(messages=[Message.user(result)])
+        if getattr(self, "system_prompt", None) and not any(m.role == "system" for m in result.messages):
+            result.messages.insert(0, Message.system(self.system_prompt))
+        self._started = True
+        return result
+
+    async def step(self, action: Message | str) -> StepResult:
+        """Applies one assistant message. Never raises on a bad action."""
+        self._check_open()
+        if not getattr(self, "_started", False):
+            raise EnvStateError(f"{self.spec.id}: call reset() before step()")
+        if isinstance(action, str):
+            action = Message.assistant(action)
+        if self._done:
+            return StepResult(
+                messages=[Message.user("The episode is over; no further actions are accepted. Call reset().")],
+                done=True, info={"error": "episode_over"}, channels={"format": FORMAT_BAD},
+            )
+        self._actions.append(action.model_copy(update={"tokens": None, "usage": None}))
+        self._turn += 1
+        size = len(action.content or "") + sum(len(c.arguments) + len(c.name) for c in action.tool_calls or [])
+        if size > self.max_action_chars:
+            result = self.feedback(
+                f"Your action is {size} characters long; the limit is {self.max_action_chars}. Send a shorter action.",
+                action,
+            )
+        else:
+            result = await self._step(action)
+        if result.done:
+            self._done = True
+        elif self._turn >= self.spec.max_turns:
+            result.truncated = True
+            self._done = True
+        return result
+
+    async def fork(self) -> Env:
+        """An independent copy at the same state. Default: rebuild and replay seed + action log."""
+        self._check_open()
+        args, kwargs = self._init_args
+        twin = type(self)(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+        twin.spec = self.spec
+        if getattr(self, "_started", False):
+            await twin.reset(seed=self._seed, task=self._task_arg)
+            for action in self._actions:
+                await twin.step(action)
+        return twin
+
+    async def oracle(self) -> list[Message] | None:
+        """Assistant messages that solve the current task from its start, or None if unknown."""
+        return None
+
+    def sample_action(self, rng: random.Random) -> Message:
+        """A random, well-formed action (used by :class:`RandomPolicy`)."""
+        if not self.tools:
+            return Message.assistant("look")
+        spec = rng.choice(self.tools)
+        return Message.assistant(tool_calls=[ToolCall(name=spec.name, arguments=json.dumps(_random_args(spec, rng)))])
+
+    async def close(self) -> None:
+        if not getattr(self, "_closed", False):
+            self._closed = True
+            await self._close()
+
+    def sync(self) -> SyncEnv:
+        """A blocking facade for scripts and notebooks."""
+        return SyncEnv(self)
+
+    async def __aenter__(self) -> Env:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.spec.id}>"
+
+    # ----------------------------------------------------------------- for subclasses
+    @abc.abstractmethod
+    async def _reset(self, *, seed: int | None, task: Task | None) -> StepResult | str: ...
+
+    @abc.abstractmethod
+    async def _step(self, action: Message) -> StepResult: ...
+
+    async def _close(self) -> None:
+        return None
+
+    def feedback(self, text: str, action: Message | None = None, **info: Any) -> StepResult:
+        """A malformed-action result: the text goes back to the model, ``format`` = -1.
+
+        Tool calls in ``action`` each get a tool message so the conversation stays valid.
+        """
+        msgs = [Message.tool(f"Error: {text}", c.id, c.name) for c in (action.tool_calls or [])] if action else []
+        if not msgs:
+            msgs = [Message.user(f"Error: {text}")]
+        return StepResult(messages=msgs, info={"error": text, **info}, channels={"format": FORMAT_BAD, "tool_ok": 0.0})
+
+    def _check_open(self) -> None:
+        if getattr(self, "_closed", False):
+            raise EnvStateError(f"{self.spec.id}: this env is closed; make a new one")
+
+
+class ToolResult(BaseModel):
+    """What a ``@tool`` method may return instead of a plain string."""
+
+    content: str
+    reward: float = 0.0
+    done: bool = False
+    success: bool | None = None
+    ok: bool = True
+    channels: dict[str, float] = Field(default_factory=dict)
+    info: dict[str, Any] = Field(default_factory=dict)
+
+
+class ToolError(Exception):
+    """Raise inside a tool for a *model* error (bad path, unknown id): shown as the tool's result."""
+
+
+class ToolEnv(Env):
+    """An env whose actions are calls to its ``@tool`` methods.
+
+    Subclasses write ``_reset`` and tools; ``_step`` dispatches calls, checks arguments
+    against the schemas and turns every mistake into feedback. Tools may be sync or async
+    (do blocking work in async tools via ``asyncio.to_thread``). A reply without any tool
+    call goes to :meth:`on_text` (default: feedback listing the tools).
+    """
+
+    max_calls_per_turn: int = 8
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        cls._tool_specs_cache = None
+
+    @property
+    def tools(self) -> list[ToolSpec]:
+        cls = type(self)
+        if cls.__dict__.get("_tool_specs_cache") is None:
+            cls._tool_specs_cache = [tool_spec(fn) for fn in collect_tools(self).values()]
+        return list(cls._tool_specs_cache)
+
+    async def on_text(self, text: str, action: Message) -> StepResult:
+        names = ", ".join(t.name for t in self.tools)
+        return self.feedback(f"No tool call found. Call one of the tools: {names}.", action)
+
+    async def _step(self, action: Message) -> StepResult:
+        calls = action.tool_calls or []
+        if not calls:
+            return await self.on_text(action.content or "", action)
+        fns = collect_tools(self)
+        specs = {t.name: t for t in self.tools}
+        out = StepResult(channels={"format": FORMAT_OK})
+        ok = 0
+        for i, call in enumerate(calls):
+            res = await self._call_one(call, fns, specs, over_limit=i >= self.max_calls_per_turn)
+            out.messages.append(Message.tool(res.content, call.id, call.name))
+            out.reward += res.reward
+            ok += res.ok
+            if not res.ok and res.info.get("malformed"):
+                out.channels["format"] = FORMAT_BAD
+            for k, v in res.channels.items():
+                out.channels[k] = out.channels.get(k, 0.0) + v
+            out.info.update({k: v for k, v in res.info.items() if k != "malformed"})
+            if res.done:
+                out.done, out.success = True, res.success
+                # remaining calls are not executed once the episode ended
+                for rest in calls[i + 1:]:
+                    out.messages.append(Message.tool("Not executed: the episode already ended.", rest.id, rest.name))
+                break
+        out.channels["tool_ok"] = ok / len(calls)
+        out.info["tool_calls"] = len(calls)
+        return out
+
+    async def _call_one(self, call: ToolCall, fns: dict[str, Callable], specs: dict[str, ToolSpec], over_limit: bool) -> ToolResult:
+        if over_limit:
+            return ToolResult(content=f"Error: at most {self.max_calls_per_turn} tool calls per turn.", ok=False,
+                              info={"malformed": True})
+        if call.name not in fns:
+            names = ", ".join(specs)
+            return ToolResult(content=f"Error: unknown tool `{call.name[:80]}`. Available tools: {names}.", ok=False,
+                              info={"malformed": True})
+        try:
+            kwargs = validate_arguments(specs[call.name], call.arguments)
+        except ToolArgumentError as e:
+            return ToolResult(content=f"Error: {e}", ok=False, info={"malformed": True})
+        try:
+            value = fns[call.name](**kwargs)
+            if inspect.isawaitable(value):
+                value = await value
+        except ToolError as e:
+            return ToolResult(content=f"Error: {e}", ok=False)
+        if isinstance(value, ToolResult):
+            return value
+        if not isinstance(value, str):
+            value = json.dumps(value, default=str)
+        return ToolResult(content=value)
+
+
+def _random_args(spec: ToolSpec, rng: random.Random) -> dict[str, Any]:
+    args: dict[str, Any] = {}
+    props = spec.parameters.get("properties", {})
+    for name in spec.parameters.get("required", list(props)):
+        schema = props.get(name, {})
+        if "enum" in schema:
+            args[name] = rng.choice(schema["enum"])
+        elif schema.get("type") == "integer":
+            args[name] = rng.randint(0, 10)
+        elif schema.get("type") == "number":
+            args[name] = round(rng.uniform(0, 10), 2)
+        elif schema.get("type") == "boolean":
+            args[name] = rng.random() < 0.5
+        elif schema.get("type") == "array":
+            args[name] = []
+        else:
+            args[name] = rng.choice(["a", "1", "yes", "north", "x"])
+    return args
+
+
+class _LoopThread:
+    """One background event loop shared by every SyncEnv (works inside Jupyter too)."""
+
+    _lock = threading.Lock()
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    @classmethod
+    def run(cls, coro: Awaitable[T]) -> T:
+        with cls._lock:
+            if cls._loop is None:
+                cls._loop = asyncio.new_event_loop()
+                threading.Thread(target=cls._loop.run_forever, name="agentgym-sync", daemon=True).start()
+        return asyncio.run_coroutine_threadsafe(coro, cls._loop).result()
+
+
+class SyncEnv:
+    """Blocking facade over an :class:`Env`; same methods, no ``await``."""
+
+    def __init__(self, env: Env):
+        self.env = env
+
+    @property
+    def spec(self) -> EnvSpec:
+        return self.env.spec
+
+    @property
+    def tools(self) -> list[ToolSpec]:
+        return self.env.tools
+
+    def reset(self, *, seed: int | None = None, task: Task | dict | str | None = None) -> StepResult:
+        return _LoopThread.run(self.env.reset(seed=seed, task=task))
+
+    def step(self, action: Message | str) -> StepResult:
+        return _LoopThread.run(self.env.step(action))
+
+    def fork(self) -> SyncEnv:
+        return SyncEnv(_LoopThread.run(self.env.fork()))
+
+    def oracle(self) -> list[Message] | None:
+        return _LoopThread.run(self.env.oracle())
+
+    def close(self) -> None:
+        _LoopThread.run(self.env.close())
+
+    def __enter__(self) -> SyncEnv:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

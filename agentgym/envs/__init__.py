@@ -1,0 +1,1 @@
+"""Reference environments shipped with the core (used by tests, docs and benchmarks)."""

@@ -1,0 +1,53 @@
+"""The agentgym exception hierarchy.
+
+    AgentGymError
+    ├── EnvNotFoundError        unknown env id (with "did you mean")
+    ├── RegistrationError       bad register() call or entry point
+    ├── EnvStateError           an Env used out of order (step before reset, after close)
+    ├── MissingDependencyError  an optional extra is not installed (names the pip command)
+    ├── ConfigError             invalid CLI / YAML configuration (names the field)
+    └── PolicyError             the model endpoint failed for good (after retries)
+        └── TransientPolicyError  429 / 5xx / timeout: retried with backoff
+
+Bad *actions* are never exceptions: envs turn them into feedback messages.
+"""
+
+from __future__ import annotations
+
+
+class AgentGymError(Exception):
+    """Base class of every error agentgym raises on purpose."""
+
+
+class EnvNotFoundError(AgentGymError, KeyError):
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class RegistrationError(AgentGymError):
+    pass
+
+
+class EnvStateError(AgentGymError):
+    pass
+
+
+class MissingDependencyError(AgentGymError, ImportError):
+    """Raised with the exact install command, e.g. ``pip install "agentgym[web]"``."""
+
+    def __init__(self, package: str, extra: str, purpose: str = ""):
+        what = f" for {purpose}" if purpose else ""
+        super().__init__(f"`{package}` is needed{what} but is not installed: pip install \"agentgym[{extra}]\"")
+        self.package, self.extra = package, extra
+
+
+class ConfigError(AgentGymError, ValueError):
+    pass
+
+
+class PolicyError(AgentGymError):
+    pass
+
+
+class TransientPolicyError(PolicyError):
+    """A failure worth retrying (rate limit, server error, timeout, connection reset)."""

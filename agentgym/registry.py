@@ -1,0 +1,157 @@
+"""Environment registry: ``make``, ``register``, ``list_envs``.
+
+    agentgym.register("my/env", "my_pkg.envs:MyEnv", max_turns=10, level=2)
+    env = agentgym.make("my/env", level=3)      # kwargs override registered defaults
+
+Entry points are lazily imported ``"module:Class"`` strings. Third-party packages (and
+agentgym's own families) register from the entry-point group ``agentgym.environments``:
+each entry point names a module or a zero-argument callable that calls :func:`register`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from importlib import metadata
+from typing import Any, Callable
+
+from .errors import EnvNotFoundError, MissingDependencyError, RegistrationError
+from .types import EnvSpec
+
+ENTRY_POINT_GROUP = "agentgym.environments"
+
+_REGISTRY: dict[str, EnvSpec] = {}
+_plugins_loaded = False
+_plugin_errors: dict[str, str] = {}
+
+
+def register(
+    id: str,
+    entry_point: str | Callable[..., Any],
+    *,
+    description: str = "",
+    max_turns: int = 20,
+    tags: list[str] | None = None,
+    requirements: list[str] | None = None,
+    override: bool = False,
+    **kwargs: Any,
+) -> EnvSpec:
+    """Registers an env id. ``kwargs`` become default constructor arguments."""
+    if "/" not in id or id.startswith("/") or id.endswith("/"):
+        raise RegistrationError(f"env id {id!r} must be namespaced like 'family/name' (e.g. 'toy/maze')")
+    if id in _REGISTRY and not override:
+        existing = _REGISTRY[id]
+        if existing.entry_point == _ep_string(entry_point):
+            return existing
+        raise RegistrationError(f"env id {id!r} is already registered to {existing.entry_point}; pass override=True")
+    spec = EnvSpec(
+        id=id, description=description, max_turns=max_turns, tags=tags or [], requirements=requirements or [],
+        entry_point=_ep_string(entry_point), kwargs=kwargs,
+    )
+    _REGISTRY[id] = spec
+    if callable(entry_point):
+        _CALLABLES[spec.entry_point] = entry_point
+    return spec
+
+
+_CALLABLES: dict[str, Callable[..., Any]] = {}
+
+
+def _ep_string(ep: str | Callable[..., Any]) -> str:
+    if isinstance(ep, str):
+        return ep
+    return f"{ep.__module__}:{ep.__qualname__}"
+
+
+def _load_plugins() -> None:
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            obj = ep.load()
+            if callable(obj):
+                obj()
+        except Exception as e:  # a broken plugin must not break the others
+            _plugin_errors[ep.name] = f"{type(e).__name__}: {e}"
+
+
+def reload_plugins() -> None:
+    """Re-reads the entry points (after installing a plugin package in this process)."""
+    global _plugins_loaded
+    _plugins_loaded = False
+    importlib.invalidate_caches()
+    _load_plugins()
+
+
+def list_envs(tag: str | None = None) -> list[EnvSpec]:
+    """Registered env specs, sorted by id, optionally filtered by tag or namespace."""
+    _load_plugins()
+    specs = sorted(_REGISTRY.values(), key=lambda s: s.id)
+    if tag:
+        specs = [s for s in specs if tag in s.tags or s.id.startswith(tag.rstrip("/") + "/")]
+    return specs
+
+
+def spec(id: str) -> EnvSpec:
+    """The spec of a registered id, or :class:`EnvNotFoundError` with close matches."""
+    _load_plugins()
+    if id in _REGISTRY:
+        return _REGISTRY[id]
+    close = difflib.get_close_matches(id, list(_REGISTRY), n=3, cutoff=0.5)
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    broken = "".join(f"\n  plugin {k!r} failed to load: {v}" for k, v in _plugin_errors.items())
+    raise EnvNotFoundError(
+        f"Environment {id!r} doesn't exist.{hint} Run `agentgym list` to see all ids; "
+        f"did you install and register the package that provides it?{broken}"
+    )
+
+
+def load_entry_point(ep: str) -> Callable[..., Any]:
+    if ep in _CALLABLES:
+        return _CALLABLES[ep]
+    module, _, attr = ep.partition(":")
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as e:
+        if isinstance(e, MissingDependencyError):
+            raise
+        raise RegistrationError(f"cannot import {module!r} for entry point {ep!r}: {e}") from e
+    obj: Any = mod
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def make(id: str, *, format: str | None = None, **kwargs: Any):
+    """Builds a registered env. ``format`` (``tags`` | ``react``) wraps it for text-only models.
+
+    Example::
+
+        env = agentgym.make("toy/maze", size=7)
+        env = agentgym.make("toy/maze", format="tags")   # <move>{"direction": "north"}</move>
+    """
+    s = spec(id)
+    factory = load_entry_point(s.entry_point)
+    max_turns = kwargs.pop("max_turns", None)
+    env = factory(**{**s.kwargs, **kwargs})
+    env.spec = s.model_copy(update={"max_turns": max_turns or s.max_turns, "kwargs": {**s.kwargs, **kwargs}})
+    if format and format != "openai":
+        from .formats import TextFormatEnv
+
+        env = TextFormatEnv(env, format=format)
+    return env
+
+
+def _unregister(id: str) -> None:
+    """Test helper."""
+    _REGISTRY.pop(id, None)
+
+
+register(
+    "toy/maze", "agentgym.envs.maze:MazeEnv", description="Reach the exit of a grid maze with look/move tools.",
+    max_turns=30, tags=["toy", "tools"],
+)
+
+__all__ = ["register", "make", "list_envs", "spec", "reload_plugins", "ENTRY_POINT_GROUP"]

@@ -1,0 +1,253 @@
+"""Core data types shared by every layer: messages, tools, steps, tasks, trajectories.
+
+Everything that crosses a process or file boundary is a pydantic model, so it
+round-trips through JSON::
+
+    msg = Message.assistant(tool_calls=[ToolCall(name="move", arguments='{"direction": "north"}')])
+    Message.model_validate_json(msg.model_dump_json()) == msg
+    msg.to_openai()   # exactly what the openai SDK sends
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TRAJECTORY_SCHEMA_VERSION = 1
+
+Role = Literal["system", "user", "assistant", "tool"]
+Termination = Literal["done", "max_turns", "timeout", "error"]
+
+
+def new_call_id() -> str:
+    """A fresh tool-call id in OpenAI's style (``call_`` + 24 hex digits)."""
+    return "call_" + uuid.uuid4().hex[:24]
+
+
+class ToolCall(BaseModel):
+    """One function call requested by the assistant; ``arguments`` is a JSON string, as on the wire."""
+
+    id: str = Field(default_factory=new_call_id)
+    name: str
+    arguments: str = "{}"
+
+    def to_openai(self) -> dict[str, Any]:
+        return {"id": self.id, "type": "function", "function": {"name": self.name, "arguments": self.arguments}}
+
+    @classmethod
+    def from_openai(cls, data: dict[str, Any]) -> ToolCall:
+        """Accepts both the wire shape ``{"function": {...}}`` and the flat ``{name, arguments}``."""
+        fn = data.get("function") or data
+        args = fn.get("arguments", "{}")
+        if not isinstance(args, str):
+            args = json.dumps(args)
+        return cls(id=data.get("id") or new_call_id(), name=fn["name"], arguments=args)
+
+
+class TokenInfo(BaseModel):
+    """Token-level record of one generated turn (local models only).
+
+    ``prompt_ids`` is everything the model was conditioned on, ``completion_ids`` what it
+    generated, ``logprobs`` one float per completion token.
+    """
+
+    prompt_ids: list[int]
+    completion_ids: list[int]
+    logprobs: list[float] = Field(default_factory=list)
+
+
+class Usage(BaseModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+        )
+
+
+class Message(BaseModel):
+    """A chat message in OpenAI's format.
+
+    ``tokens`` and ``usage`` are bookkeeping filled by policies; they are never sent on the wire.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    role: Role
+    content: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
+    name: str | None = None
+    tokens: TokenInfo | None = None
+    usage: Usage | None = None
+
+    @classmethod
+    def system(cls, content: str) -> Message:
+        return cls(role="system", content=content)
+
+    @classmethod
+    def user(cls, content: str) -> Message:
+        return cls(role="user", content=content)
+
+    @classmethod
+    def assistant(cls, content: str | None = None, tool_calls: list[ToolCall] | None = None) -> Message:
+        return cls(role="assistant", content=content, tool_calls=tool_calls or None)
+
+    @classmethod
+    def tool(cls, content: str, tool_call_id: str, name: str | None = None) -> Message:
+        return cls(role="tool", content=content, tool_call_id=tool_call_id, name=name)
+
+    def to_openai(self) -> dict[str, Any]:
+        """The dict the ``openai`` SDK sends for this message."""
+        out: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.tool_calls:
+            out["tool_calls"] = [c.to_openai() for c in self.tool_calls]
+        if self.tool_call_id is not None:
+            out["tool_call_id"] = self.tool_call_id
+        if self.name is not None and self.role in ("tool", "user", "system"):
+            out["name"] = self.name
+        return out
+
+    @classmethod
+    def from_openai(cls, data: dict[str, Any] | Any) -> Message:
+        """Builds a Message from an OpenAI dict or SDK object (``ChatCompletionMessage``)."""
+        if not isinstance(data, dict):
+            data = data.model_dump(exclude_none=True) if hasattr(data, "model_dump") else dict(data)
+        calls = data.get("tool_calls") or None
+        return cls(
+            role=data["role"],
+            content=data.get("content"),
+            tool_calls=[ToolCall.from_openai(c) for c in calls] if calls else None,
+            tool_call_id=data.get("tool_call_id"),
+            name=data.get("name"),
+        )
+
+
+class ToolSpec(BaseModel):
+    """An OpenAI function schema: ``name``, ``description`` and JSON-Schema ``parameters``."""
+
+    name: str
+    description: str = ""
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+
+    def to_openai(self) -> dict[str, Any]:
+        return {
+            "type": "function",
+            "function": {"name": self.name, "description": self.description, "parameters": self.parameters},
+        }
+
+
+class StepResult(BaseModel):
+    """What ``Env.reset`` and ``Env.step`` return.
+
+    Attributes:
+        messages: messages to append to the conversation (tool results, user text, feedback).
+        reward: this step's reward.
+        done: the episode ended (solved, failed, or submitted).
+        truncated: the episode was cut by a limit (``max_turns``).
+        success: whether the task is solved, once known (``None`` while undecided).
+        info: free-form diagnostics (tool-call counts, scores, ...).
+        channels: named step signals, e.g. ``format`` (-1 on a malformed action), ``tool_ok``,
+            ``outcome``; read by gated rewards and metrics.
+    """
+
+    messages: list[Message] = Field(default_factory=list)
+    reward: float = 0.0
+    done: bool = False
+    truncated: bool = False
+    success: bool | None = None
+    info: dict[str, Any] = Field(default_factory=dict)
+    channels: dict[str, float] = Field(default_factory=dict)
+
+
+class Task(BaseModel):
+    """One problem instance. ``data`` holds the family-specific payload (answer, game file, ...)."""
+
+    id: str
+    instruction: str = ""
+    data: dict[str, Any] = Field(default_factory=dict)
+    split: str | None = None
+
+
+class EnvSpec(BaseModel):
+    """Static description of an environment: what it is, its tools and what it needs to run."""
+
+    id: str
+    description: str = ""
+    tools: list[ToolSpec] = Field(default_factory=list)
+    max_turns: int = 20
+    tags: list[str] = Field(default_factory=list)
+    requirements: list[str] = Field(default_factory=list)
+    entry_point: str | None = None
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+
+
+class Trajectory(BaseModel):
+    """One episode as written to ``trajectories.jsonl`` (versioned by ``schema_version``).
+
+    ``messages`` is the whole conversation; ``rewards`` and ``channels`` have one entry per
+    step (index 0 is the reset). Assistant messages of local models carry ``tokens``; use
+    :meth:`token_view` for the flat ids + loss mask.
+    """
+
+    schema_version: int = TRAJECTORY_SCHEMA_VERSION
+    episode: int | None = None
+    env_id: str = ""
+    task_id: str | None = None
+    seed: int | None = None
+    model: str | None = None
+    messages: list[Message] = Field(default_factory=list)
+    tools: list[ToolSpec] = Field(default_factory=list)
+    rewards: list[float] = Field(default_factory=list)
+    channels: list[dict[str, float]] = Field(default_factory=list)
+    infos: list[dict[str, Any]] = Field(default_factory=list)
+    reward: float = 0.0
+    success: bool = False
+    turns: int = 0
+    termination: Termination = "done"
+    error: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+    timings: dict[str, float] = Field(default_factory=dict)
+
+    def channel_totals(self) -> dict[str, float]:
+        """Sum of every channel over the episode."""
+        totals: dict[str, float] = {}
+        for step in self.channels:
+            for k, v in step.items():
+                totals[k] = totals.get(k, 0.0) + v
+        return totals
+
+    def token_view(self) -> tuple[list[int], list[int], list[float], list[int]]:
+        """Flat ``(prompt_ids, completion_ids, logprobs, loss_mask)`` of a local-model episode.
+
+        The first turn's prompt is the prompt; everything after it (model tokens and the
+        env tokens spliced between turns) is the completion. ``loss_mask`` is 1 exactly on
+        model-generated tokens. Requires each turn's prompt to extend the previous turn's
+        prompt + completion (token-in/token-out policies guarantee it).
+        """
+        turns = [m.tokens for m in self.messages if m.role == "assistant" and m.tokens is not None]
+        if not turns:
+            raise ValueError("trajectory has no token records: it was not produced by a local (HF) policy")
+        prompt = list(turns[0].prompt_ids)
+        completion: list[int] = []
+        logprobs: list[float] = []
+        mask: list[int] = []
+        seen = list(prompt)
+        for t in turns:
+            if t.prompt_ids[: len(seen)] != seen:
+                raise ValueError("turn prompt does not extend the previous turn: history was re-tokenized")
+            env_part = t.prompt_ids[len(seen):]
+            completion += env_part
+            logprobs += [0.0] * len(env_part)
+            mask += [0] * len(env_part)
+            completion += t.completion_ids
+            lp = t.logprobs or [0.0] * len(t.completion_ids)
+            logprobs += lp
+            mask += [1] * len(t.completion_ids)
+            seen = list(t.prompt_ids) + list(t.completion_ids)
+        return prompt, completion, logprobs, mask

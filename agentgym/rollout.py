@@ -1,0 +1,318 @@
+"""The rollout engine: one episode (:func:`rollout`) or many (:func:`arun` / :func:`run`).
+
+    traj = await agentgym.rollout(agentgym.make("toy/maze"), policy, seed=0)
+    summary = await agentgym.arun("toy/maze", policy, episodes=64, concurrency=16, out="runs/maze")
+    summary = agentgym.run("toy/maze", policy, episodes=64, out="runs/maze", resume=True)   # scripts
+
+An episode that fails (model endpoint down after retries, env bug) is recorded with its
+error and never aborts the run. Trajectories stream to ``trajectories.jsonl`` one atomic
+line each; ``resume=True`` skips every episode already finished and redoes errored ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import os
+import random
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Sequence
+
+from .env import Env
+from .errors import ConfigError, PolicyError, TransientPolicyError
+from .registry import make
+from .summary import RunSummary, summarize
+from .types import Message, Task, ToolSpec, Trajectory, Usage
+
+EnvFactory = Callable[[], Env | Awaitable[Env]]
+
+
+async def with_retries(
+    fn: Callable[..., Awaitable[Any]], *args: Any, retries: int = 4, base_delay: float = 0.5,
+    max_delay: float = 8.0, **kwargs: Any,
+) -> Any:
+    """Calls ``fn``; retries :class:`TransientPolicyError` with jittered exponential backoff."""
+    for attempt in range(retries + 1):
+        try:
+            return await fn(*args, **kwargs)
+        except TransientPolicyError as e:
+            if attempt == retries:
+                raise PolicyError(f"gave up after {retries + 1} attempts: {e}") from e
+            delay = min(max_delay, base_delay * 2**attempt) * (0.5 + random.random() / 2)
+            await asyncio.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+async def rollout(
+    env: Env,
+    policy: Any,
+    *,
+    seed: int | None = None,
+    task: Task | dict | str | None = None,
+    max_turns: int | None = None,
+    timeout: float | None = None,
+    retries: int = 4,
+    episode: int | None = None,
+) -> Trajectory:
+    """Plays one episode of ``env`` with ``policy`` and returns its :class:`Trajectory`.
+
+    Ends on ``done``, on truncation, after ``max_turns`` (default: the env's), on
+    ``timeout`` seconds, or on an error — each recorded in ``termination``.
+    """
+    traj = Trajectory(episode=episode, env_id=env.spec.id, seed=seed, model=getattr(policy, "name", type(policy).__name__))
+    t0 = time.perf_counter()
+    stats = {"policy_s": 0.0, "env_s": 0.0}
+
+    async def play() -> None:
+        te = time.perf_counter()
+        first = await env.reset(seed=seed, task=task)
+        stats["env_s"] += time.perf_counter() - te
+        traj.task_id = env.task.id if env.task else None
+        traj.tools = env.tools
+        _record(traj, first)
+        actor = policy
+        if hasattr(policy, "begin_episode"):
+            actor = await policy.begin_episode(env) or policy
+        limit = max_turns or env.spec.max_turns
+        tools: list[ToolSpec] = env.tools
+        while True:
+            if traj.turns >= limit:
+                traj.termination = "max_turns"
+                return
+            tp = time.perf_counter()
+            action: Message = await with_retries(actor.act, list(traj.messages), tools, retries=retries)
+            stats["policy_s"] += time.perf_counter() - tp
+            if action.usage:
+                traj.usage = traj.usage + action.usage
+            traj.messages.append(action)
+            te = time.perf_counter()
+            result = await env.step(action)
+            stats["env_s"] += time.perf_counter() - te
+            traj.turns += 1
+            _record(traj, result)
+            if result.done:
+                traj.termination = "done"
+                return
+            if result.truncated:
+                traj.termination = "max_turns"
+                return
+
+    try:
+        if timeout:
+            await asyncio.wait_for(play(), timeout)
+        else:
+            await play()
+    except asyncio.TimeoutError:
+        traj.termination, traj.error = "timeout", f"episode exceeded {timeout} s"
+    except asyncio.CancelledError:
+        raise
+    except Exception as e:  # recorded, never aborts a run
+        traj.termination = "error"
+        tb = traceback.format_exception_only(type(e), e)[-1].strip()
+        traj.error = tb if isinstance(e, PolicyError) else f"{tb}\n{''.join(traceback.format_tb(e.__traceback__)[-3:])}"
+    traj.reward = sum(traj.rewards)
+    traj.timings = {"total_s": time.perf_counter() - t0, **stats}
+    return traj
+
+
+def _record(traj: Trajectory, result: Any) -> None:
+    traj.messages.extend(result.messages)
+    traj.rewards.append(result.reward)
+    traj.channels.append(dict(result.channels))
+    traj.infos.append(dict(result.info))
+    if result.success is not None:
+        traj.success = bool(result.success)
+
+
+# ------------------------------------------------------------------------ run directory
+class TrajectoryWriter:
+    """Appends one JSON line per trajectory with a single ``write`` on an ``O_APPEND`` fd.
+
+    A line is either whole or absent after a kill; :func:`load_trajectories` drops a torn tail.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+    def write(self, traj: Trajectory) -> None:
+        data = (traj.model_dump_json() + "\n").encode()
+        view = memoryview(data)
+        while view:
+            n = os.write(self.fd, view)
+            view = view[n:]
+        os.fsync(self.fd)
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def load_trajectories(path: str | Path, *, repair: bool = False) -> list[Trajectory]:
+    """Reads ``trajectories.jsonl``; a torn last line (killed mid-write) is skipped (and cut when ``repair``)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    raw = path.read_bytes()
+    if repair and raw and not raw.endswith(b"\n"):
+        with open(path, "r+b") as f:
+            f.truncate(raw.rfind(b"\n") + 1)
+        raw = raw[: raw.rfind(b"\n") + 1]
+    out = []
+    for line in raw.splitlines():
+        if not line.strip():
+            continue
+        try:
+            out.append(Trajectory.model_validate_json(line))
+        except ValueError:
+            continue
+    return out
+
+
+def _atomic_write_json(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+async def arun(
+    env: str | EnvFactory,
+    policy: Any,
+    *,
+    episodes: int | None = None,
+    seeds: Sequence[int] | None = None,
+    seed: int = 0,
+    concurrency: int = 8,
+    max_turns: int | None = None,
+    timeout: float | None = None,
+    retries: int = 4,
+    out: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    env_kwargs: dict[str, Any] | None = None,
+    config: dict[str, Any] | None = None,
+) -> RunSummary:
+    """Runs many episodes with bounded concurrency; writes the run directory when ``out`` is set.
+
+    Args:
+        env: an env id (a fresh env is made per episode) or a zero-argument factory.
+        policy: any :class:`~agentgym.policies.Policy`.
+        episodes / seeds: how many episodes, or the exact seeds (default ``seed, seed+1, ...``).
+        out: run directory (``trajectories.jsonl``, ``summary.json``, ``config.json``).
+        resume: continue an interrupted run in ``out`` instead of refusing to overwrite it.
+    """
+    if seeds is None:
+        if episodes is None:
+            raise ConfigError("give `episodes` or `seeds`")
+        seeds = list(range(seed, seed + episodes))
+    seeds = list(seeds)
+    if concurrency < 1:
+        raise ConfigError(f"concurrency must be >= 1, got {concurrency}")
+    env_kwargs = dict(env_kwargs or {})
+    env_name = env if isinstance(env, str) else getattr(env, "__name__", "custom")
+    model_name = getattr(policy, "name", type(policy).__name__)
+
+    done: dict[int, Trajectory] = {}
+    writer = None
+    out_dir = Path(out) if out else None
+    if out_dir:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / "trajectories.jsonl"
+        if path.exists() and path.stat().st_size and not resume:
+            raise ConfigError(f"{path} already exists: pass resume=True (--resume) to continue it, or choose another out dir")
+        for t in load_trajectories(path, repair=True):
+            if t.episode is not None and t.termination != "error":
+                done[t.episode] = t
+        writer = TrajectoryWriter(path)
+        _atomic_write_json(out_dir / "config.json", {
+            "env": env_name, "model": model_name, "seeds": seeds, "concurrency": concurrency,
+            "max_turns": max_turns, "timeout": timeout, "env_kwargs": env_kwargs, **(config or {}),
+        })
+
+    todo = [i for i in range(len(seeds)) if i not in done]
+    results: dict[int, Trajectory] = dict(done)
+    sem = asyncio.Semaphore(concurrency)
+    bar = _progress(len(seeds), len(done), progress)
+    t0 = time.perf_counter()
+
+    async def one(i: int) -> None:
+        async with sem:
+            e = None
+            try:
+                e = await _make_env(env, env_kwargs, max_turns)
+                traj = await rollout(e, policy, seed=seeds[i], max_turns=max_turns, timeout=timeout,
+                                     retries=retries, episode=i)
+            except Exception as exc:  # env construction failed
+                traj = Trajectory(episode=i, env_id=env_name, seed=seeds[i], model=model_name, termination="error",
+                                  error=f"{type(exc).__name__}: {exc}")
+            finally:
+                if e is not None:
+                    try:
+                        await e.close()
+                    except Exception:
+                        pass
+            results[i] = traj
+            if writer:
+                writer.write(traj)
+            bar.update(results, t0)
+
+    try:
+        await asyncio.gather(*(one(i) for i in todo))
+    finally:
+        bar.close()
+        if writer:
+            writer.close()
+    ordered = [results[i] for i in sorted(results)]
+    summary = summarize(ordered, env=env_name, model=model_name, wall_time=time.perf_counter() - t0)
+    if out_dir:
+        _atomic_write_json(out_dir / "summary.json", summary.model_dump(mode="json"))
+    if hasattr(policy, "aclose"):
+        await policy.aclose()
+    return summary
+
+
+async def _make_env(env: str | EnvFactory, kwargs: dict[str, Any], max_turns: int | None) -> Env:
+    if isinstance(env, str):
+        extra = {"max_turns": max_turns} if max_turns else {}
+        return await asyncio.to_thread(make, env, **kwargs, **extra)
+    made = env()
+    return await made if inspect.isawaitable(made) else made
+
+
+class _progress:
+    """tqdm bar showing done/total, success rate and episodes/s (silent when disabled)."""
+
+    def __init__(self, total: int, initial: int, enabled: bool):
+        self.bar = None
+        self.initial = initial
+        if enabled:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, initial=initial, unit="ep", dynamic_ncols=True)
+
+    def update(self, results: dict[int, Trajectory], t0: float) -> None:
+        if self.bar is None:
+            return
+        wins = sum(t.success for t in results.values())
+        errs = sum(t.termination == "error" for t in results.values())
+        rate = (len(results) - self.initial) / max(time.perf_counter() - t0, 1e-9)
+        self.bar.set_postfix(success=f"{wins / len(results):.2f}", errors=errs, eps=f"{rate:.2f}/s", refresh=False)
+        self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run(env: str | EnvFactory, policy: Any, **kwargs: Any) -> RunSummary:
+    """Blocking :func:`arun` for scripts (use ``await arun(...)`` inside an event loop)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(arun(env, policy, **kwargs))
+    raise RuntimeError("agentgym.run() was called inside a running event loop; use `await agentgym.arun(...)`")
+
+
+__all__ = ["rollout", "arun", "run", "with_retries", "load_trajectories", "TrajectoryWriter", "Usage"]

@@ -1,0 +1,278 @@
+"""``HFPolicy``: a local transformers model, token-in/token-out.
+
+    policy = HFPolicy("path/to/model", max_new_tokens=64, temperature=1.0)
+    traj = await agentgym.rollout(agentgym.make("toy/maze"), policy, seed=0)
+    prompt, completion, logprobs, mask = traj.token_view()   # mask is 1 exactly on model tokens
+
+The chat template is applied once per episode. Each later turn appends only the *suffix*
+the template adds for the new messages (tool results, user text, the generation prompt),
+tokenized on its own, plus the model's generated ids exactly as sampled: history is never
+re-tokenized, so ``decode(prompt + completion)`` is the conversation the model really saw.
+This needs a prefix-preserving chat template (``render(msgs[:k])`` is a prefix of
+``render(msgs)``); :class:`ChatTokens` checks it and says so when it is not.
+
+Logprobs: for each sampled token, ``log_softmax(logits / temperature)`` of the raw model —
+temperature-scaled, *before* top-p/top-k truncation — the same quantity TRL's
+``GRPOTrainer`` computes for its old/ref log-probabilities (raw logits when temperature is 0).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from ..errors import ConfigError, MissingDependencyError
+from ..parsers import parse_hermes
+from ..types import Message, TokenInfo, ToolSpec, Usage
+
+DEFAULT_MAX_NEW_TOKENS = 128
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError as e:  # pragma: no cover - exercised only without the extra
+        raise MissingDependencyError("torch", "hf", "HFPolicy") from e
+    return torch
+
+
+def message_dicts(messages: Sequence[Message | dict]) -> list[dict[str, Any]]:
+    """Messages as the plain dicts chat templates expect (tool-call arguments stay JSON strings)."""
+    return [m.to_openai() if isinstance(m, Message) else dict(m) for m in messages]
+
+
+class ChatTokens:
+    """The token ids of one conversation, grown turn by turn without re-tokenizing history.
+
+    ``extend(new_messages)`` returns the ids to append before the next generation (the
+    template suffix of the new messages plus the generation prompt); ``add_generated`` records
+    what the model produced. ``ids``/``mask``/``logprobs`` are the whole conversation so far,
+    ``mask`` 1 exactly on generated tokens.
+
+        conv = ChatTokens(tokenizer, tools)
+        prompt = conv.extend(first_messages)          # the full first prompt
+        conv.add_generated(completion_ids, logprobs, assistant_message)
+        suffix = conv.extend(tool_messages)           # only the new part
+    """
+
+    def __init__(self, tokenizer: Any, tools: Sequence[ToolSpec] = ()):
+        if not getattr(tokenizer, "chat_template", None):
+            raise ConfigError(
+                "the tokenizer has no chat_template: set `tokenizer.chat_template` (a prefix-preserving, "
+                "tool-capable Jinja template, e.g. agentgym/models/chat_template.jinja) before using HFPolicy"
+            )
+        if tokenizer.eos_token is None:
+            raise ConfigError("the tokenizer has no eos_token; set it to the end-of-turn token (e.g. <|im_end|>)")
+        self.tokenizer = tokenizer
+        self.tools = [t.to_openai() for t in tools] or None
+        self.messages: list[dict[str, Any]] = []
+        self.rendered = ""       # canonical template text of self.messages (no generation prompt)
+        self.pending = ""        # text the template adds after the model's last turn (e.g. "\n")
+        self.ids: list[int] = []
+        self.mask: list[int] = []
+        self.logprobs: list[float] = []
+
+    def render(self, messages: list[dict[str, Any]], add_generation_prompt: bool) -> str:
+        return self.tokenizer.apply_chat_template(
+            messages, tools=self.tools, tokenize=False, add_generation_prompt=add_generation_prompt,
+        )
+
+    def extend(self, new_messages: Sequence[Message | dict]) -> list[int]:
+        """Appends the template suffix of ``new_messages`` + the generation prompt; returns its ids."""
+        new = message_dicts(new_messages)
+        full = self.render(self.messages + new, add_generation_prompt=True)
+        if not full.startswith(self.rendered):
+            raise ConfigError(
+                "the chat template is not prefix-preserving: rendering more messages rewrote earlier text. "
+                "Token-in/token-out needs render(msgs[:k]) to be a prefix of render(msgs); use a template "
+                "without history-dependent rewriting (e.g. agentgym/models/chat_template.jinja)"
+            )
+        text = self.pending + full[len(self.rendered):]
+        ids = self.tokenizer.encode(text, add_special_tokens=False) if text else []
+        self.messages += new
+        self.rendered = self.render(self.messages, add_generation_prompt=False)
+        self.pending = ""
+        self.ids += ids
+        self.mask += [0] * len(ids)
+        self.logprobs += [0.0] * len(ids)
+        return ids
+
+    def add_generated(self, completion_ids: list[int], logprobs: list[float], message: Message) -> None:
+        """Records the model's turn: its ids as generated, and its parsed message for the template."""
+        self.ids += completion_ids
+        self.mask += [1] * len(completion_ids)
+        self.logprobs += list(logprobs) if logprobs else [0.0] * len(completion_ids)
+        new = message_dicts([message.model_copy(update={"tokens": None, "usage": None})])
+        self.messages += new
+        rendered = self.render(self.messages, add_generation_prompt=False)
+        eos = self.tokenizer.eos_token
+        tail = rendered[rendered.rfind(eos) + len(eos):] if eos in rendered[len(self.rendered):] else ""
+        ended = bool(completion_ids) and completion_ids[-1] == self.tokenizer.eos_token_id
+        # a turn cut by max_new_tokens is closed by the env side (mask 0) so the next prompt is well formed
+        self.pending = tail if ended else eos + tail
+        self.rendered = rendered
+
+
+@dataclass
+class Generation:
+    """One sampled continuation: ids up to and including eos, their logprobs and entropies."""
+
+    ids: list[int]
+    logprobs: list[float]
+    entropies: list[float] = field(default_factory=list)
+    text: str = ""
+
+
+def generate_batch(
+    model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]], *, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+    temperature: float = 1.0, top_p: float = 1.0, entropies: bool = False,
+) -> list[Generation]:
+    """Samples one continuation per prompt (left-padded batch); blocking — run it off the event loop."""
+    torch = _torch()
+    if not prompts:
+        return []
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    width = max(len(p) for p in prompts)
+    device = next(model.parameters()).device
+    input_ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
+    attention = torch.zeros((len(prompts), width), dtype=torch.long)
+    for i, p in enumerate(prompts):
+        input_ids[i, width - len(p):] = torch.tensor(list(p), dtype=torch.long)
+        attention[i, width - len(p):] = 1
+    sample = temperature > 0
+    kwargs: dict[str, Any] = {"do_sample": sample}
+    if sample:
+        kwargs.update(temperature=temperature, top_p=top_p, top_k=0)
+    with torch.no_grad():
+        out = model.generate(
+            input_ids=input_ids.to(device), attention_mask=attention.to(device), max_new_tokens=max_new_tokens,
+            pad_token_id=pad_id, eos_token_id=tokenizer.eos_token_id, output_logits=True,
+            return_dict_in_generate=True, **kwargs,
+        )
+    new = out.sequences[:, width:].cpu()
+    logits = torch.stack(out.logits, dim=1).float().cpu()  # (B, T, V) raw logits
+    if sample and temperature != 1.0:
+        logits = logits / temperature
+    logp = torch.log_softmax(logits, dim=-1)
+    token_logp = logp.gather(-1, new.unsqueeze(-1)).squeeze(-1)
+    ent = -(logp.exp() * logp).sum(-1) if entropies else None
+    results = []
+    for i in range(len(prompts)):
+        row = new[i].tolist()
+        n = row.index(tokenizer.eos_token_id) + 1 if tokenizer.eos_token_id in row else len(row)
+        ids = row[:n]
+        results.append(Generation(
+            ids=ids, logprobs=token_logp[i, :n].tolist(), entropies=ent[i, :n].tolist() if ent is not None else [],
+            text=tokenizer.decode(ids, skip_special_tokens=False),
+        ))
+    return results
+
+
+def to_message(gen: Generation, tokenizer: Any, prompt_ids: list[int]) -> Message:
+    """The assistant message of a generation: tool calls parsed from hermes blocks, plus token records."""
+    text = gen.text
+    if tokenizer.eos_token and text.endswith(tokenizer.eos_token):
+        text = text[: -len(tokenizer.eos_token)]
+    parsed = parse_hermes(text)
+    msg = Message.assistant(content=parsed.text or None, tool_calls=parsed.tool_calls or None)
+    if not parsed.tool_calls:
+        msg.content = text
+    msg.tokens = TokenInfo(prompt_ids=list(prompt_ids), completion_ids=list(gen.ids), logprobs=list(gen.logprobs))
+    msg.usage = Usage(prompt_tokens=len(prompt_ids), completion_tokens=len(gen.ids))
+    return msg
+
+
+def normalized_entropy(entropies: Sequence[float], k: int, vocab_size: int) -> float:
+    """Mean entropy of the first ``k`` tokens divided by ``log(vocab_size)`` (in [0, 1])."""
+    head = list(entropies[:k])
+    if not head:
+        return 0.0
+    return sum(head) / len(head) / math.log(max(vocab_size, 2))
+
+
+class HFPolicy:
+    """A transformers causal LM as an agentgym policy (token-in/token-out, hermes tool calls).
+
+    Args:
+        model_or_path: a loaded ``PreTrainedModel`` or a path / hub id to load.
+        tokenizer: its tokenizer (loaded from ``model_or_path`` when omitted); needs a
+            prefix-preserving chat template and ``eos_token`` = the end-of-turn token.
+        max_new_tokens: generation budget per turn.
+        temperature: 0 means greedy.
+        top_p: nucleus sampling.
+        device: torch device for a model loaded from a path.
+        format: how tool calls are read from the text (only ``hermes``).
+
+    Example::
+
+        policy = HFPolicy("runs/demo/model", temperature=0.7)
+        traj = await agentgym.rollout(agentgym.make("toy/maze", size=2), policy, seed=3)
+    """
+
+    def __init__(
+        self, model_or_path: Any, tokenizer: Any = None, *, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+        temperature: float = 1.0, top_p: float = 1.0, device: str = "cpu", format: str = "hermes",
+    ):
+        if format != "hermes":
+            raise ConfigError(f"HFPolicy reads tool calls in the hermes format only, got format={format!r}")
+        if isinstance(model_or_path, (str, Path)):
+            try:
+                from transformers import AutoModelForCausalLM, AutoTokenizer
+            except ImportError as e:  # pragma: no cover
+                raise MissingDependencyError("transformers", "hf", "HFPolicy") from e
+            self.name = str(model_or_path)
+            model = AutoModelForCausalLM.from_pretrained(str(model_or_path)).to(device)
+            tokenizer = tokenizer or AutoTokenizer.from_pretrained(str(model_or_path))
+        else:
+            model = model_or_path
+            self.name = getattr(getattr(model, "config", None), "_name_or_path", None) or type(model).__name__
+            if tokenizer is None:
+                raise ConfigError("pass the tokenizer together with a loaded model: HFPolicy(model, tokenizer)")
+        model.eval()
+        self.model, self.tokenizer = model, tokenizer
+        self.max_new_tokens, self.temperature, self.top_p = max_new_tokens, temperature, top_p
+        self._lock = threading.Lock()  # one generate at a time per model
+
+    def generate(self, prompts: Sequence[Sequence[int]], **kw: Any) -> list[Generation]:
+        """Blocking batched generation with this policy's sampling settings."""
+        with self._lock:
+            return generate_batch(
+                self.model, self.tokenizer, prompts, max_new_tokens=kw.pop("max_new_tokens", self.max_new_tokens),
+                temperature=self.temperature, top_p=self.top_p, **kw,
+            )
+
+    async def begin_episode(self, env: Any = None) -> HFEpisode:
+        """A per-episode actor keeping the conversation's token ids (called by the rollout engine)."""
+        return HFEpisode(self, list(getattr(env, "tools", []) or []))
+
+    async def act(self, messages: list[Message], tools: list[ToolSpec]) -> Message:
+        """Stateless use: renders the whole conversation (prefer rollout(), which keeps token state)."""
+        return await HFEpisode(self, tools).act(messages, tools)
+
+
+class HFEpisode:
+    """Token state of one episode; ``act`` appends only the new messages' template suffix."""
+
+    def __init__(self, policy: HFPolicy, tools: list[ToolSpec]):
+        self.policy, self.name = policy, policy.name
+        self.conv = ChatTokens(policy.tokenizer, tools)
+        self.seen = 0
+
+    async def act(self, messages: list[Message], tools: list[ToolSpec]) -> Message:
+        new = [m for m in messages[self.seen:]]
+        if self.seen and new and new[0].role == "assistant":
+            new = new[1:]  # our own previous turn, already held as generated ids
+        self.conv.extend(new)
+        prompt = list(self.conv.ids)
+        gen = (await asyncio.to_thread(self.policy.generate, [prompt]))[0]
+        msg = to_message(gen, self.policy.tokenizer, prompt)
+        self.conv.add_generated(gen.ids, gen.logprobs, msg)
+        self.seen = len(messages) + 1
+        return msg
+
+
+__all__ = ["HFPolicy", "HFEpisode", "ChatTokens", "Generation", "generate_batch", "to_message", "normalized_entropy"]

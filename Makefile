@@ -1,0 +1,34 @@
+# agentgym — the two commands of the README, plus benchmarks.
+#   make demo   the main job: tiny model → SFT → GRPO on CPU, evaluated before/after
+#   make test   the whole test suite (installs what it needs, starts dockerd, builds images)
+#   make bench  benchmarks → benchmarks/RESULTS.md
+
+PY := .venv/bin/python
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: setup demo test bench clean eval-demo
+
+setup:
+	@scripts/bootstrap.sh
+
+demo:
+	@scripts/bootstrap.sh --docker
+	$(PY) -m agentgym.trainers.demo --out runs/demo
+
+test:
+	@scripts/bootstrap.sh --docker
+	$(PY) -m pytest -q -p no:cacheprovider --timeout=600 tests
+
+bench:
+	@scripts/bootstrap.sh --docker
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@echo "results: benchmarks/RESULTS.md"
+
+clean:
+	rm -rf runs .pytest_cache
+
+# baseline table: oracle and random policies on every built-in env (no model needed)
+eval-demo:
+	@scripts/bootstrap.sh --docker
+	$(PY) -m agentgym.baselines --episodes 8 --out runs/baselines

@@ -1,0 +1,158 @@
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+import agentgym
+from agentgym import Message
+from agentgym.errors import ConfigError
+from agentgym.policies.openai import OpenAIPolicy
+from agentgym.policies.simple import NoopPolicy, OraclePolicy, RandomPolicy
+from agentgym.rollout import arun, load_trajectories, rollout
+from agentgym.testing import StubOpenAIServer
+
+
+async def test_oracle_solves_and_noop_does_not():
+    traj = await rollout(agentgym.make("toy/maze"), OraclePolicy(), seed=4)
+    assert traj.success and traj.termination == "done" and traj.reward == 1.0
+    assert traj.turns == len(traj.rewards) - 1 and traj.task_id == "maze-4-4"
+    noop = await rollout(agentgym.make("toy/maze", max_turns=5), NoopPolicy(), seed=4)
+    assert not noop.success and noop.termination == "max_turns" and noop.turns == 5
+    assert noop.channel_totals()["format"] == -5
+
+
+async def test_run_writes_run_directory(tmp_path):
+    s = await arun("toy/maze", RandomPolicy(seed=1), episodes=12, concurrency=4, out=tmp_path, progress=False,
+                   env_kwargs={"size": 2})
+    trajs = load_trajectories(tmp_path / "trajectories.jsonl")
+    assert sorted(t.episode for t in trajs) == list(range(12))
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    for key in ("env", "model", "episodes", "success_rate", "success_ci95", "mean_reward", "mean_turns", "errors", "channels"):
+        assert key in summary
+    assert summary["episodes"] == 12 and summary["success_rate"] == s.success_rate == sum(t.success for t in trajs) / 12
+    lo, hi = summary["success_ci95"]
+    assert 0 <= lo <= s.success_rate <= hi <= 1
+    assert json.loads((tmp_path / "config.json").read_text())["env_kwargs"] == {"size": 2}
+    with pytest.raises(ConfigError, match="resume"):
+        await arun("toy/maze", RandomPolicy(), episodes=1, out=tmp_path, progress=False)
+
+
+class Exploding:
+    name = "exploding"
+
+    async def act(self, messages, tools):
+        if len(messages) > 4:
+            raise RuntimeError("model crashed")
+        return Message.assistant("x")
+
+
+class Slow:
+    name = "slow"
+
+    async def act(self, messages, tools):
+        await asyncio.sleep(10)
+
+
+async def test_failures_are_recorded_not_raised(tmp_path):
+    s = await arun("toy/maze", Exploding(), episodes=3, out=tmp_path, progress=False)
+    assert s.errors == 3 and "model crashed" in s.first_error
+    t = await rollout(agentgym.make("toy/maze"), Slow(), seed=0, timeout=0.2)
+    assert t.termination == "timeout" and "0.2" in t.error
+
+
+async def test_retries_transient_errors_then_succeeds():
+    with StubOpenAIServer(fail_first=3, fail_status=429) as server:
+        policy = OpenAIPolicy("stub", base_url=server.url)
+        t = await rollout(agentgym.make("toy/maze", max_turns=2), policy, seed=0)
+        assert t.termination == "max_turns" and t.error is None
+        assert len(server.requests) == 3 + 2
+        assert t.usage.completion_tokens == 16
+        sent = server.requests[-1]
+        assert sent["tools"][1]["function"]["name"] == "move"
+        assert sent["messages"][2]["tool_calls"][0]["type"] == "function"
+        await policy.aclose()
+
+
+async def test_fatal_http_error_is_not_retried():
+    with StubOpenAIServer(fail_first=10, fail_status=401) as server:
+        t = await rollout(agentgym.make("toy/maze"), OpenAIPolicy("stub", base_url=server.url), seed=0)
+        assert t.termination == "error" and "401" in t.error and len(server.requests) == 1
+
+
+async def test_unreachable_base_url_then_resume_completes(tmp_path):
+    from agentgym.testing import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    s = await arun("toy/maze", OpenAIPolicy("stub", base_url=dead), episodes=3, out=tmp_path, progress=False,
+                   retries=1, max_turns=2)
+    assert s.errors == 3 and "APIConnectionError" in s.first_error
+    with StubOpenAIServer() as server:
+        s2 = await arun("toy/maze", OpenAIPolicy("stub", base_url=server.url), episodes=3, out=tmp_path,
+                        progress=False, resume=True, max_turns=2)
+    assert s2.errors == 0 and s2.episodes == 3
+
+
+def test_missing_api_key_names_the_variable(monkeypatch):
+    monkeypatch.delenv("MY_KEY", raising=False)
+    with pytest.raises(ConfigError, match="MY_KEY"):
+        OpenAIPolicy("gpt", api_key_env="MY_KEY")
+
+
+async def test_bounded_concurrency_overlaps_requests():
+    with StubOpenAIServer(latency=0.1) as server:
+        t0 = time.perf_counter()
+        s = await arun("toy/maze", OpenAIPolicy("stub", base_url=server.url), episodes=16, concurrency=16,
+                       max_turns=3, progress=False)
+        wall = time.perf_counter() - t0
+    assert s.errors == 0 and len(server.requests) == 48
+    assert wall < 48 * 0.1 / 2  # far below the serial time; the benchmark measures the real ratio
+
+
+KILL_SCRIPT = """
+import asyncio, sys, agentgym
+from agentgym import Message
+
+class SlowOracle(agentgym.OraclePolicy):
+    async def begin_episode(self, env):
+        inner = await super().begin_episode(env)
+        class P:
+            name = "oracle"
+            async def act(self, messages, tools):
+                await asyncio.sleep(0.05)
+                return await inner.act(messages, tools)
+        return P()
+
+asyncio.run(agentgym.arun("toy/maze", SlowOracle(), episodes=40, concurrency=4, out=sys.argv[1],
+                          resume=True, progress=False, env_kwargs={"size": 2}))
+"""
+
+
+def test_resume_after_kill_redoes_nothing_and_loses_nothing(tmp_path):
+    script = tmp_path / "run.py"
+    script.write_text(KILL_SCRIPT)
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, str(script), str(out)])
+    path = out / "trajectories.jsonl"
+    deadline = time.time() + 60
+    while time.time() < deadline and (not path.exists() or len(path.read_bytes().splitlines()) < 8):
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    with open(path, "ab") as f:
+        f.write(b'{"schema_version": 1, "episode": 39, "env_')  # a torn line, as if killed mid-write
+    first = {t.episode: t.model_dump_json() for t in load_trajectories(path)}
+    assert 8 <= len(first) < 40
+    subprocess.run([sys.executable, str(script), str(out)], check=True, timeout=120)
+    final = load_trajectories(path)
+    episodes = [t.episode for t in final]
+    assert sorted(episodes) == list(range(40))  # each exactly once
+    for t in final:  # the finished ones were kept as they were
+        if t.episode in first:
+            assert t.model_dump_json() == first[t.episode]
+    assert all(t.success for t in final)
+    assert json.loads((out / "summary.json").read_text())["episodes"] == 40

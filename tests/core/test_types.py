@@ -1,0 +1,66 @@
+import json
+
+import openai
+from openai.types.chat import ChatCompletionMessage
+
+from agentgym import Message, StepResult, Task, ToolCall, ToolSpec, Trajectory
+from agentgym.types import TokenInfo
+
+
+def test_message_json_round_trip():
+    m = Message.assistant("thinking", [ToolCall(name="move", arguments='{"direction": "north"}')])
+    again = Message.model_validate_json(m.model_dump_json())
+    assert again == m
+    assert again.tool_calls[0].id.startswith("call_")
+
+
+def test_openai_wire_format_matches_sdk_types():
+    call = ToolCall(id="call_1", name="move", arguments='{"direction": "north"}')
+    wire = Message.assistant(None, [call]).to_openai()
+    assert wire == {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "call_1", "type": "function", "function": {"name": "move", "arguments": '{"direction": "north"}'}}]}
+    # the SDK's own response type parses back into an identical Message
+    sdk = ChatCompletionMessage.model_validate(wire)
+    assert Message.from_openai(sdk).tool_calls == [call]
+    tool = Message.tool("ok", "call_1", "move").to_openai()
+    assert tool == {"role": "tool", "content": "ok", "tool_call_id": "call_1", "name": "move"}
+    assert "tokens" not in json.dumps(Message.user("x").to_openai())
+    assert openai.__version__
+
+
+def test_from_openai_accepts_dict_arguments():
+    m = Message.from_openai({"role": "assistant", "tool_calls": [{"function": {"name": "f", "arguments": {"a": 1}}}]})
+    assert json.loads(m.tool_calls[0].arguments) == {"a": 1}
+
+
+def test_toolspec_and_step_and_task_round_trip():
+    spec = ToolSpec(name="f", description="d", parameters={"type": "object", "properties": {"a": {"type": "integer"}}})
+    assert spec.to_openai()["function"]["name"] == "f"
+    for obj in (spec, StepResult(reward=1.0, done=True, channels={"format": -1.0}), Task(id="t", data={"x": [1]})):
+        assert type(obj).model_validate_json(obj.model_dump_json()) == obj
+
+
+def test_trajectory_token_view_masks_only_model_tokens():
+    a1 = Message.assistant("a")
+    a1.tokens = TokenInfo(prompt_ids=[1, 2], completion_ids=[3, 4], logprobs=[-0.1, -0.2])
+    a2 = Message.assistant("b")
+    a2.tokens = TokenInfo(prompt_ids=[1, 2, 3, 4, 9, 9], completion_ids=[5], logprobs=[-0.3])
+    t = Trajectory(messages=[Message.user("u"), a1, Message.user("env"), a2])
+    prompt, completion, logprobs, mask = t.token_view()
+    assert prompt == [1, 2]
+    assert completion == [3, 4, 9, 9, 5]
+    assert mask == [1, 1, 0, 0, 1]
+    assert logprobs == [-0.1, -0.2, 0.0, 0.0, -0.3]
+    t2 = Trajectory.model_validate_json(t.model_dump_json())
+    assert t2.token_view() == (prompt, completion, logprobs, mask)
+
+
+def test_token_view_detects_retokenized_history():
+    a1 = Message.assistant("a")
+    a1.tokens = TokenInfo(prompt_ids=[1, 2], completion_ids=[3])
+    a2 = Message.assistant("b")
+    a2.tokens = TokenInfo(prompt_ids=[1, 7, 3, 9], completion_ids=[5])
+    import pytest
+
+    with pytest.raises(ValueError, match="re-tokenized"):
+        Trajectory(messages=[a1, a2]).token_view()

@@ -1,0 +1,39 @@
+"""Imports point one way: environments/sandboxes/trainers → core, never back; importing is silent."""
+
+import ast
+import pathlib
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+UPPER = ("agentgym.environments", "agentgym.sandboxes", "agentgym.trainers")
+
+
+def _imports(path: pathlib.Path):
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+
+
+def test_core_never_imports_upper_layers():
+    offenders = [(str(p.relative_to(ROOT)), m) for p in (ROOT / "agentgym").rglob("*.py")
+                 for m in _imports(p) if m.startswith(UPPER)]
+    assert offenders == []
+
+
+def test_families_do_not_import_trainers():
+    for folder in ("environments", "sandboxes"):
+        offenders = [(str(p), m) for p in (ROOT / folder).rglob("*.py") for m in _imports(p)
+                     if m.startswith("agentgym.trainers")]
+        assert offenders == []
+
+
+def test_import_has_no_side_effects(tmp_path):
+    code = "import agentgym, agentgym.environments, agentgym.sandboxes, agentgym.trainers"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "" and out.stderr == ""
+    assert list(tmp_path.iterdir()) == []

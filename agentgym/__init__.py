@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from .engine import arun, rollout, run
 from .env import Env, SyncEnv, ToolEnv, ToolError, ToolResult
 from .errors import (
     AgentGymError, ConfigError, EnvNotFoundError, EnvStateError, MissingDependencyError, PolicyError,
@@ -25,9 +26,6 @@ from .types import EnvSpec, Message, StepResult, Task, TokenInfo, ToolCall, Tool
 __version__ = "0.1.0"
 
 _LAZY = {
-    "rollout": "agentgym.rollout",
-    "run": "agentgym.rollout",
-    "arun": "agentgym.rollout",
     "RunSummary": "agentgym.summary",
     "TextFormatEnv": "agentgym.formats",
     "Policy": "agentgym.policies",
@@ -51,7 +49,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "Env", "SyncEnv", "ToolEnv", "ToolError", "ToolResult", "tool",
     "EnvSpec", "Message", "StepResult", "Task", "TokenInfo", "ToolCall", "ToolSpec", "Trajectory", "Usage",
-    "make", "register", "list_envs", "spec",
+    "make", "register", "list_envs", "spec", "rollout", "arun", "run",
     "AgentGymError", "ConfigError", "EnvNotFoundError", "EnvStateError", "MissingDependencyError", "PolicyError",
     "RegistrationError", "TransientPolicyError",
     *_LAZY,

@@ -68,7 +68,7 @@ def _build_policy(args: argparse.Namespace):
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     from .registry import spec
-    from .rollout import arun
+    from .engine import arun
 
     spec(args.env_id)  # unknown ids fail here, before anything is written
     env_kwargs = parse_env_args(args.env_arg)

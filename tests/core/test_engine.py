@@ -13,7 +13,7 @@ from agentgym import Message
 from agentgym.errors import ConfigError
 from agentgym.policies.openai import OpenAIPolicy
 from agentgym.policies.simple import NoopPolicy, OraclePolicy, RandomPolicy
-from agentgym.rollout import arun, load_trajectories, rollout
+from agentgym.engine import arun, load_trajectories, rollout
 from agentgym.testing import StubOpenAIServer
 
 

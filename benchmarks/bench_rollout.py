@@ -1,0 +1,130 @@
+"""Rollout-engine efficiency against a local OpenAI-compatible server with fixed latency.
+
+* engine efficiency: 256 toy/maze episodes, concurrency 64, 50 ms per request
+  → wall time ÷ ideal (latency × requests ÷ concurrency); target ≤ 1.3
+* peer: the same workload through verifiers' ToolEnv rollout (separate venv, if installable)
+* per-step overhead: engine vs calling env.step directly in a loop (ratio)
+
+    .venv/bin/python benchmarks/bench_rollout.py [--episodes 256 --concurrency 64 --latency 0.05]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _results import write_section  # noqa: E402
+
+import agentgym  # noqa: E402
+from agentgym import Message  # noqa: E402
+from agentgym.policies.openai import OpenAIPolicy  # noqa: E402
+from agentgym.testing import free_port  # noqa: E402
+
+SERVER = """
+import sys, time
+from agentgym.testing import StubOpenAIServer
+s = StubOpenAIServer(latency=float(sys.argv[1])); s.port = int(sys.argv[2]); s.url = f"http://127.0.0.1:{s.port}/v1"
+with s:
+    print("ready", flush=True)
+    while True:
+        time.sleep(3600)
+"""
+
+VF_PEER = Path(__file__).with_name("peer_verifiers.py")
+
+
+def start_server(latency: float) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(latency), str(port)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    return proc, f"http://127.0.0.1:{port}/v1"
+
+
+async def engine_efficiency(url: str, episodes: int, concurrency: int, latency: float, turns: int) -> dict:
+    policy = OpenAIPolicy("stub", base_url=url)
+    t0 = time.perf_counter()
+    s = await agentgym.arun("toy/maze", policy, episodes=episodes, concurrency=concurrency, max_turns=turns,
+                            progress=False, env_kwargs={"size": 6})
+    wall = time.perf_counter() - t0
+    requests = round(s.mean_turns * s.episodes)
+    ideal = latency * requests / concurrency
+    return {"wall": wall, "ideal": ideal, "ratio": wall / ideal, "requests": requests, "errors": s.errors}
+
+
+async def step_overhead(n_episodes: int = 200, turns: int = 20) -> dict:
+    class Scripted:
+        name = "scripted"
+
+        async def act(self, messages, tools):
+            return Message.assistant(tool_calls=[agentgym.ToolCall(name="look", arguments="{}")])
+
+    env = agentgym.make("toy/maze", max_turns=turns)
+    action = Message.assistant(tool_calls=[agentgym.ToolCall(name="look", arguments="{}")])
+    t0 = time.perf_counter()
+    for i in range(n_episodes):
+        await env.reset(seed=i)
+        for _ in range(turns):
+            await env.step(action)
+    raw = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for i in range(n_episodes):
+        await agentgym.rollout(agentgym.make("toy/maze", max_turns=turns), Scripted(), seed=i)
+    engine = time.perf_counter() - t0
+    steps = n_episodes * turns
+    return {"raw_us": raw / steps * 1e6, "engine_us": engine / steps * 1e6, "ratio": engine / raw}
+
+
+def peer_row(url: str, episodes: int, concurrency: int, latency: float, turns: int) -> str:
+    py = os.environ.get("VERIFIERS_PYTHON", "/tmp/vf-venv/bin/python")
+    if not Path(py).exists():
+        return f"| verifiers ToolEnv (peer) | – | – | – | not installed (set VERIFIERS_PYTHON to a venv with `verifiers`) |"
+    out = subprocess.run([py, str(VF_PEER), url, str(episodes), str(concurrency), str(turns)],
+                         capture_output=True, text=True, timeout=900)
+    if out.returncode != 0:
+        return f"| verifiers ToolEnv (peer) | – | – | – | failed: {out.stderr.strip().splitlines()[-1][:120] if out.stderr.strip() else out.returncode} |"
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    ideal = latency * r["requests"] / concurrency
+    return f"| verifiers {r['version']} ToolEnv (peer) | {r['wall']:.2f} | {ideal:.2f} | {r['wall'] / ideal:.2f} | {r['requests']} requests |"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--episodes", type=int, default=256)
+    ap.add_argument("--concurrency", type=int, default=64)
+    ap.add_argument("--latency", type=float, default=0.05)
+    ap.add_argument("--turns", type=int, default=8)
+    a = ap.parse_args()
+    proc, url = start_server(a.latency)
+    try:
+        eff = asyncio.run(engine_efficiency(url, a.episodes, a.concurrency, a.latency, a.turns))
+        peer = peer_row(url, a.episodes, a.concurrency, a.latency, a.turns)
+    finally:
+        proc.terminate()
+        proc.wait()
+    ovh = asyncio.run(step_overhead())
+    body = f"""## Rollout engine (`bench_rollout.py`)
+
+{a.episodes} `toy/maze` episodes × {a.turns} turns, concurrency {a.concurrency}, stub OpenAI-compatible server
+(separate process, real HTTP, real `openai` client) answering after {a.latency * 1000:.0f} ms.
+Ideal = latency × requests ÷ concurrency. Target ≤ 1.3.
+
+| loop | wall s | ideal s | wall ÷ ideal | notes |
+|---|---|---|---|---|
+| agentgym `arun` | {eff['wall']:.2f} | {eff['ideal']:.2f} | **{eff['ratio']:.2f}** | {eff['requests']} requests, {eff['errors']} errors |
+{peer}
+
+Per-step overhead of the engine (rollout with a scripted policy) vs `env.step` in a bare loop:
+{ovh['engine_us']:.0f} µs vs {ovh['raw_us']:.0f} µs per step → **{ovh['ratio']:.2f}×**.
+"""
+    write_section("rollout", body)
+
+
+if __name__ == "__main__":
+    main()

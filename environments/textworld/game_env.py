@@ -116,6 +116,8 @@ class TextGameEnv(ToolEnv):
         self._engine, self._walkthrough = opened.engine, opened.walkthrough
         self._task = opened.task
         state = await asyncio.to_thread(self._engine.reset)
+        if self._walkthrough is None and state.get("extra.walkthrough"):
+            self._walkthrough = list(state["extra.walkthrough"])
         self._score = float(state.get("score") or 0)
         self._max_score = float(state.get("max_score") or 0)
         self._admissible = list(state.get("admissible_commands") or [])

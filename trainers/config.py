@@ -1,0 +1,167 @@
+"""``TrainConfig``: the YAML of ``agentgym train CONFIG.yaml``, validated before anything runs.
+
+    algo: grpo                      # grpo | arpo
+    output_dir: runs/maze-grpo
+    model: {path: runs/demo/sft}    # or {tiny: {hidden_size: 64, layers: 2}} to build one
+    env: {id: toy/maze, kwargs: {size: 2}, max_turns: 6}
+    tasks: {train_seeds: [0, 512], eval_seeds: [100000, 100064]}
+    rollout: {max_new_tokens: 48, max_completion_length: 512}
+    reward: {shaping: gated, step_channel: progress, step_weight: 0.1, threshold: 1.0}
+    arpo: {budget: 8, initial: 4}
+    horizon: {rounds: [4, 6], every: 20}
+    replay: {enabled: true}
+    trl: {num_generations: 4, per_device_train_batch_size: 8, max_steps: 40, learning_rate: 1e-4,
+          loss_type: dapo, beta: 0.0, epsilon: 0.2, epsilon_high: 0.28}
+
+Every section is a pydantic model with ``extra="forbid"``: an unknown key fails with its
+name. ``trl`` is passed to TRL's ``GRPOConfig``; unknown fields get a "did you mean".
+``load_config(path, overrides=["trl.max_steps=10"])`` applies dotted ``--set`` overrides.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agentgym.errors import ConfigError
+
+from .arpo import ArpoConfig
+from .gated import ShapingConfig
+from .schedule import HorizonSchedule, ReplayConfig
+
+CPU_TRL_DEFAULTS: dict[str, Any] = {
+    "use_cpu": True, "bf16": False, "fp16": False, "use_vllm": False, "report_to": "none",
+    "logging_steps": 1, "save_strategy": "steps", "save_steps": 50, "save_total_limit": 2,
+    "remove_unused_columns": False, "dataloader_num_workers": 0,
+}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelConfig(_Section):
+    path: str | None = None                       # a HF checkpoint directory or hub id
+    tiny: dict[str, Any] | None = None             # build a tiny model with agentgym.models.tiny.cached_tiny(**tiny)
+
+
+class EnvConfig(_Section):
+    id: str
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    max_turns: int | None = Field(None, gt=0)
+
+
+class TaskConfig(_Section):
+    train_seeds: tuple[int, int] = (0, 1024)      # [start, stop) seeds used as training tasks
+    eval_seeds: tuple[int, int] = (100_000, 100_064)
+
+
+class RolloutConfig(_Section):
+    max_new_tokens: int = Field(64, gt=0)          # per turn
+    max_completion_length: int | None = None       # whole episode after the first prompt (default: trl's)
+
+
+class EvalConfig(_Section):
+    before: bool = True
+    after: bool = True
+    temperature: float | None = None               # default: trl.temperature
+
+
+class TrainConfig(_Section):
+    algo: Literal["grpo", "arpo"] = "grpo"
+    output_dir: str = "runs/train"
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    env: EnvConfig
+    tasks: TaskConfig = Field(default_factory=TaskConfig)
+    rollout: RolloutConfig = Field(default_factory=RolloutConfig)
+    reward: ShapingConfig = Field(default_factory=ShapingConfig)
+    arpo: ArpoConfig = Field(default_factory=ArpoConfig)
+    horizon: HorizonSchedule | None = None
+    replay: ReplayConfig = Field(default_factory=ReplayConfig)
+    eval: EvalConfig = Field(default_factory=EvalConfig)
+    trl: dict[str, Any] = Field(default_factory=dict)
+    seed: int = 0
+
+    def grpo_args(self) -> Any:
+        """TRL's ``GRPOConfig`` from the ``trl`` section (CPU defaults underneath), checked field by field."""
+        from trl import GRPOConfig
+
+        fields = {f.name for f in dataclasses.fields(GRPOConfig)}
+        for key in self.trl:
+            if key not in fields:
+                close = difflib.get_close_matches(key, sorted(fields), n=1)
+                hint = f"; did you mean `trl.{close[0]}`?" if close else ""
+                raise ConfigError(f"unknown field `trl.{key}`: it is not a GRPOConfig option{hint}")
+        kwargs = {**CPU_TRL_DEFAULTS, "output_dir": self.output_dir, "seed": self.seed, **self.trl}
+        if self.algo == "arpo":
+            given = kwargs.get("num_generations")
+            if given is not None and given != self.arpo.budget:
+                raise ConfigError(f"`trl.num_generations` ({given}) must equal `arpo.budget` ({self.arpo.budget}) "
+                                  "with algo: arpo (ARPO returns exactly M completions per task); drop one of them")
+            kwargs["num_generations"] = self.arpo.budget
+        gens = kwargs.get("num_generations", 8)
+        batch = kwargs.get("generation_batch_size") or (
+            kwargs.get("per_device_train_batch_size", 8) * kwargs.get("steps_per_generation",
+                                                                      kwargs.get("gradient_accumulation_steps", 1)))
+        if batch % gens:
+            raise ConfigError(
+                f"the generation batch ({batch} = trl.per_device_train_batch_size × steps_per_generation) is not "
+                f"divisible by `trl.num_generations` ({gens}): every GRPO group needs all its {gens} episodes in "
+                "one batch; change one of them")
+        if self.reward.shaping == "none" and self.replay.enabled and self.replay.min_reward < 0:
+            raise ConfigError("`replay.min_reward` must be >= 0")
+        try:
+            return GRPOConfig(**kwargs)
+        except (ValueError, TypeError) as e:
+            raise ConfigError(f"invalid `trl` section: {e}") from e
+
+    @property
+    def max_completion_length(self) -> int:
+        return self.rollout.max_completion_length or int(self.trl.get("max_completion_length", 512))
+
+
+def _set_dotted(data: dict[str, Any], dotted: str) -> None:
+    if "=" not in dotted:
+        raise ConfigError(f"override {dotted!r} must look like key.sub=value (e.g. trl.max_steps=10)")
+    key, raw = dotted.split("=", 1)
+    value = yaml.safe_load(raw) if raw else ""
+    node = data
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"override {dotted!r}: `{part}` is not a section")
+    node[parts[-1]] = value
+
+
+def load_config(source: str | Path | dict[str, Any], overrides: list[str] | None = None) -> TrainConfig:
+    """Reads and validates a config (YAML path or dict) with dotted overrides; errors name the field."""
+    if isinstance(source, dict):
+        data = dict(source)
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise ConfigError(f"config file {path} does not exist")
+        data = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path} must hold a YAML mapping of sections (algo, env, model, trl, ...)")
+    for o in overrides or []:
+        _set_dotted(data, o)
+    try:
+        config = TrainConfig.model_validate(data)
+    except ValidationError as e:
+        problems = "; ".join(f"`{'.'.join(str(p) for p in err['loc'])}`: {err['msg']}" for err in e.errors())
+        raise ConfigError(f"invalid training config: {problems}") from None
+    if config.model.path is None and config.model.tiny is None:
+        raise ConfigError("`model` needs `path` (a checkpoint) or `tiny` (build a tiny model), e.g. model: {path: runs/sft}")
+    config.grpo_args()  # validates the trl section and batch sizes now, not halfway through
+    return config
+
+
+__all__ = ["TrainConfig", "ModelConfig", "EnvConfig", "TaskConfig", "RolloutConfig", "EvalConfig", "load_config",
+           "CPU_TRL_DEFAULTS"]

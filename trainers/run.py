@@ -1,0 +1,174 @@
+"""Training runs end to end: load the model, evaluate, train with TRL, evaluate, write the run dir.
+
+    from agentgym.trainers.config import load_config
+    from agentgym.trainers.run import train
+    result = train(load_config("configs/maze-cpu.yaml", ["trl.max_steps=5"]))
+
+The run directory gets ``config.json``, TRL checkpoints (``checkpoint-N/``; ``resume=True``
+continues from the newest), ``metrics.jsonl`` (one line per logged step), ``learning_curve.png``,
+``summary.json`` (held-out success before/after) and the final model in ``model/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import statistics
+from pathlib import Path
+from typing import Any
+
+from agentgym.errors import ConfigError
+from agentgym.registry import make
+from agentgym.summary import wilson_interval
+
+from .config import TrainConfig
+from .episodes import EpisodeStart, Generator, play_episodes
+from .grpo import AgentRollout, episode_return, make_trainer_class, task_dataset
+
+
+def load_model(config: TrainConfig) -> tuple[Any, Any, str]:
+    """(model, tokenizer, path) from ``model.path`` or a cached tiny model."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = config.model.path
+    if path is None:
+        from agentgym.models.tiny import cached_tiny
+
+        path = str(cached_tiny(**(config.model.tiny or {})))
+    if not Path(path).exists() and os.environ.get("HF_HUB_OFFLINE") == "1":
+        raise ConfigError(f"`model.path` {path} does not exist (and the hub is offline)")
+    tok = AutoTokenizer.from_pretrained(path)
+    if not tok.chat_template:
+        raise ConfigError(f"the tokenizer at {path} has no chat_template; agentgym needs a prefix-preserving, "
+                          "tool-capable template (e.g. agentgym/models/chat_template.jinja)")
+    model = AutoModelForCausalLM.from_pretrained(path)
+    return model, tok, path
+
+
+def evaluate(model: Any, tokenizer: Any, env_id: str, env_kwargs: dict[str, Any], seeds: range | list[int], *,
+             max_turns: int, temperature: float = 1.0, max_new_tokens: int = 64,
+             max_completion_length: int = 1024, batch: int = 64) -> dict[str, Any]:
+    """Held-out success of a local model (batched episodes, same sampling as training)."""
+    gen = Generator(model, tokenizer, temperature=temperature, max_new_tokens=max_new_tokens)
+    factory = lambda: make(env_id, max_turns=max_turns, **env_kwargs)  # noqa: E731
+    seeds = list(seeds)
+    records = []
+    for i in range(0, len(seeds), batch):
+        starts = [EpisodeStart(factory, seed=s) for s in seeds[i:i + batch]]
+        records += asyncio.run(play_episodes(gen, starts, max_turns=max_turns,
+                                             max_completion_length=max_completion_length))
+    wins = sum(r.success for r in records)
+    lo, hi = wilson_interval(wins, len(records))
+    return {
+        "episodes": len(records), "success_rate": wins / max(len(records), 1), "success_ci95": [lo, hi],
+        "mean_reward": statistics.fmean(r.reward for r in records) if records else 0.0,
+        "mean_turns": statistics.fmean(r.turns for r in records) if records else 0.0,
+        "mean_tool_calls": statistics.fmean(r.tool_calls for r in records) if records else 0.0,
+        "errors": sum(r.error is not None for r in records),
+    }
+
+
+def metrics_callback(path: Path):
+    """A TRL/transformers callback appending every log line to ``metrics.jsonl``."""
+    from transformers import TrainerCallback
+
+    class MetricsJsonl(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs:
+                with open(path, "a") as f:
+                    f.write(json.dumps({"step": state.global_step, **{k: v for k, v in logs.items()
+                                                                      if isinstance(v, (int, float))}}) + "\n")
+
+    return MetricsJsonl()
+
+
+def plot_learning_curve(metrics_path: Path, out: Path, keys: tuple[str, ...] = ("agentgym/success", "reward"),
+                        title: str = "training") -> Path | None:
+    """Plots the given metrics (moving average) against the step; returns the PNG path."""
+    if not metrics_path.exists():
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(line) for line in metrics_path.read_text().splitlines() if line.strip()]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for key in keys:
+        pts = [(r["step"], r[key]) for r in rows if key in r and isinstance(r[key], (int, float)) and math.isfinite(r[key])]
+        if not pts:
+            continue
+        xs, ys = zip(*pts)
+        w = max(1, len(ys) // 10)
+        smooth = [statistics.fmean(ys[max(0, i - w + 1): i + 1]) for i in range(len(ys))]
+        ax.plot(xs, ys, alpha=0.3)
+        ax.plot(xs, smooth, label=f"{key} (moving avg {w})")
+    ax.set_xlabel("step")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def _latest_checkpoint(out: Path) -> str | None:
+    ckpts = sorted(out.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]) if p.name.split("-")[-1].isdigit() else -1)
+    return str(ckpts[-1]) if ckpts else None
+
+
+def build_rollout(config: TrainConfig) -> AgentRollout:
+    max_turns = config.env.max_turns or make(config.env.id, **config.env.kwargs).spec.max_turns
+    return AgentRollout(
+        config.env.id, config.env.kwargs, max_turns=max_turns, shaping=config.reward.build(), algo=config.algo,
+        arpo=config.arpo, horizon=config.horizon, replay=config.replay, max_new_tokens=config.rollout.max_new_tokens,
+        max_completion_length=config.max_completion_length, seed=config.seed,
+    )
+
+
+def train(config: TrainConfig, *, resume: bool = False, model: Any = None, tokenizer: Any = None,
+          progress: bool = True) -> dict[str, Any]:
+    """Runs one training job described by ``config``; returns the summary written to ``summary.json``."""
+    os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+    out = Path(config.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(config.model_dump_json(indent=2) + "\n")
+    args = config.grpo_args()
+    args.disable_tqdm = not progress
+    path = None
+    if model is None:
+        model, tokenizer, path = load_model(config)
+    rollout = build_rollout(config)
+    temperature = config.eval.temperature if config.eval.temperature is not None else args.temperature
+    eval_kw = dict(max_turns=rollout.turns_at(10**9), temperature=temperature,
+                   max_new_tokens=config.rollout.max_new_tokens, max_completion_length=config.max_completion_length)
+    seeds = range(*config.tasks.eval_seeds)
+    summary: dict[str, Any] = {"env": config.env.id, "algo": config.algo, "model": path or "in-memory",
+                               "reward_shaping": config.reward.shaping}
+    if config.eval.before and not (resume and _latest_checkpoint(out)):
+        summary["before"] = evaluate(model, tokenizer, config.env.id, config.env.kwargs, seeds, **eval_kw)
+    trainer_cls = make_trainer_class()
+    trainer_cls.attribution = config.arpo.attribution if config.algo == "arpo" else "soft"
+    trainer = trainer_cls(
+        model=model, reward_funcs=[episode_return], args=args, train_dataset=task_dataset(range(*config.tasks.train_seeds)),
+        processing_class=tokenizer, rollout_func=rollout, callbacks=[metrics_callback(out / "metrics.jsonl")],
+    )
+    checkpoint = _latest_checkpoint(out) if resume else None
+    if resume and checkpoint is None:
+        print(f"--resume: no checkpoint in {out}; starting from scratch")
+    result = trainer.train(resume_from_checkpoint=checkpoint)
+    trainer.save_model(str(out / "model"))
+    tokenizer.save_pretrained(str(out / "model"))
+    if config.eval.after:
+        summary["after"] = evaluate(trainer.model, tokenizer, config.env.id, config.env.kwargs, seeds, **eval_kw)
+    summary["train"] = {"steps": trainer.state.global_step, "runtime_s": result.metrics.get("train_runtime"),
+                        "replayed": rollout.replay.replayed if rollout.replay else 0}
+    plot_learning_curve(out / "metrics.jsonl", out / "learning_curve.png", title=f"{config.algo} on {config.env.id}")
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+__all__ = ["train", "evaluate", "load_model", "plot_learning_curve", "metrics_callback", "build_rollout"]

@@ -1,0 +1,72 @@
+"""ScalingInter-RL horizon schedule and the ARPO-GUI replay buffer for all-failed groups.
+
+    horizon = HorizonSchedule(rounds=[4, 8, 12], every=50)
+    horizon.max_turns(step=120)       # -> 12; a pure function of the global step, so resume-safe
+
+    replay = ReplayBuffer(capacity=8, min_reward=0.1)
+    replay.add(key, record)            # keeps successes per task, FIFO
+    group = replay.fill(key, group, rewards)   # replaces one rollout of an all-failed group
+"""
+
+from __future__ import annotations
+
+import collections
+import statistics
+from typing import Any, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class HorizonSchedule(BaseModel):
+    """``stage = min(step // every, len(rounds) - 1)``; ``max_turns = rounds[stage]``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rounds: list[int] = Field(min_length=1)
+    every: int = Field(gt=0)
+
+    def max_turns(self, step: int) -> int:
+        return self.rounds[min(max(step, 0) // self.every, len(self.rounds) - 1)]
+
+
+class ReplayConfig(BaseModel):
+    """YAML section ``replay`` (ARPO-GUI defaults)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    capacity: int = Field(8, ge=1)
+    min_reward: float = 0.1      # a success worth keeping
+    max_std: float = 0.05        # a group counts as all-failed when std < max_std ...
+    max_mean: float = 0.2        # ... and mean < max_mean
+
+
+class ReplayBuffer:
+    """Per-task FIFO of successful rollouts, used to rescue groups whose rewards are all ~0."""
+
+    def __init__(self, config: ReplayConfig | None = None):
+        self.config = config or ReplayConfig(enabled=True)
+        self.store: dict[str, collections.deque] = {}
+        self.replayed = 0
+
+    def add(self, key: str, item: Any, reward: float) -> None:
+        if reward > self.config.min_reward:
+            self.store.setdefault(key, collections.deque(maxlen=self.config.capacity)).append((item, reward))
+
+    def fill(self, key: str, group: list[Any], rewards: list[float]) -> tuple[list[Any], list[float]]:
+        """Returns the group with its first rollout replaced by the newest buffered success when all failed."""
+        if not group or not self.store.get(key):
+            return group, rewards
+        std = statistics.pstdev(rewards) if len(rewards) > 1 else 0.0
+        if std < self.config.max_std and statistics.fmean(rewards) < self.config.max_mean:
+            item, reward = self.store[key][-1]
+            self.replayed += 1
+            return [item, *group[1:]], [reward, *rewards[1:]]
+        return group, rewards
+
+    def update(self, key: str, group: Sequence[Any], rewards: Sequence[float]) -> None:
+        for item, r in zip(group, rewards):
+            self.add(key, item, r)
+
+
+__all__ = ["HorizonSchedule", "ReplayConfig", "ReplayBuffer"]

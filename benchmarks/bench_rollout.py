@@ -81,6 +81,26 @@ async def step_overhead(n_episodes: int = 200, turns: int = 20) -> dict:
     return {"raw_us": raw / steps * 1e6, "engine_us": engine / steps * 1e6, "ratio": engine / raw}
 
 
+async def raw_client(url: str, requests: int, concurrency: int) -> float:
+    """The floor: the same number of chat requests through the bare openai client, no env."""
+    import openai
+
+    client = openai.AsyncOpenAI(base_url=url, api_key="x", max_retries=0)
+    sem = asyncio.Semaphore(concurrency)
+    msgs = [{"role": "user", "content": "Open directions: north, east. The exit is 3 north."}]
+    tools = [t.to_openai() for t in agentgym.make("toy/maze").tools]
+
+    async def one() -> None:
+        async with sem:
+            await client.chat.completions.create(model="stub", messages=msgs, tools=tools)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(requests)))
+    wall = time.perf_counter() - t0
+    await client.close()
+    return wall
+
+
 def peer_row(url: str, episodes: int, concurrency: int, latency: float, turns: int) -> str:
     py = os.environ.get("VERIFIERS_PYTHON", "/tmp/vf-venv/bin/python")
     if not Path(py).exists():
@@ -104,6 +124,7 @@ def main() -> None:
     proc, url = start_server(a.latency)
     try:
         eff = asyncio.run(engine_efficiency(url, a.episodes, a.concurrency, a.latency, a.turns))
+        raw = asyncio.run(raw_client(url, eff["requests"], a.concurrency))
         peer = peer_row(url, a.episodes, a.concurrency, a.latency, a.turns)
     finally:
         proc.terminate()
@@ -118,6 +139,7 @@ Ideal = latency × requests ÷ concurrency. Target ≤ 1.3.
 | loop | wall s | ideal s | wall ÷ ideal | notes |
 |---|---|---|---|---|
 | agentgym `arun` | {eff['wall']:.2f} | {eff['ideal']:.2f} | **{eff['ratio']:.2f}** | {eff['requests']} requests, {eff['errors']} errors |
+| bare `openai` client, same requests, no env (floor) | {raw:.2f} | {eff['ideal']:.2f} | {raw / eff['ideal']:.2f} | engine ÷ floor = **{eff['wall'] / raw:.2f}** |
 {peer}
 
 Per-step overhead of the engine (rollout with a scripted policy) vs `env.step` in a bare loop:

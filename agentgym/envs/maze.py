@@ -46,6 +46,20 @@ def carve(size: int, rng: random.Random) -> list[list[str]]:
     return grid
 
 
+def distances(grid: list[list[str]], source: tuple[int, int]) -> dict[tuple[int, int], int]:
+    """BFS distance from ``source`` to every reachable open cell."""
+    dist = {source: 0}
+    queue = collections.deque([source])
+    while queue:
+        r, c = queue.popleft()
+        for dr, dc in DELTAS.values():
+            nxt = (r + dr, c + dc)
+            if grid[nxt[0]][nxt[1]] == "." and nxt not in dist:
+                dist[nxt] = dist[(r, c)] + 1
+                queue.append(nxt)
+    return dist
+
+
 def bfs(grid: list[list[str]], start: tuple[int, int], goal: tuple[int, int]) -> list[str]:
     """Shortest list of directions from start to goal."""
     prev: dict[tuple[int, int], tuple[tuple[int, int], str] | None] = {start: None}
@@ -83,14 +97,16 @@ class MazeEnv(ToolEnv):
         self.grid = carve(self.size, rng)
         cells = [(r, c) for r in range(len(self.grid)) for c in range(len(self.grid)) if self.grid[r][c] == "."]
         self.pos = self.start = rng.choice(cells)
-        self.goal = max(cells, key=lambda c: (len(bfs(self.grid, self.pos, c)), rng.random()))
+        from_start = distances(self.grid, self.pos)
+        self.goal = max(cells, key=lambda c: (from_start[c], rng.random()))
+        self.to_goal = distances(self.grid, self.goal)
         self._task = Task(id=f"maze-{self.size}-{seed}", instruction="Reach the exit.")
         self.moves = 0
         text = f"You are in a {self.size}x{self.size} maze. Find the exit.\n{self._view()}"
-        return StepResult(messages=[Message.user(text)], info={"optimal_moves": len(bfs(self.grid, self.pos, self.goal))})
+        return StepResult(messages=[Message.user(text)], info={"optimal_moves": self.to_goal[self.pos]})
 
     def _distance(self) -> int:
-        return len(bfs(self.grid, self.pos, self.goal))
+        return self.to_goal[self.pos]
 
     def _view(self) -> str:
         free = [d for d, (dr, dc) in DELTAS.items() if self.grid[self.pos[0] + dr][self.pos[1] + dc] == "."]

@@ -53,6 +53,9 @@ class OpenAIPolicy:
         self.tool_choice = tool_choice
         self.sampling = sampling
         self._openai = openai
+        from openai.types.chat import ChatCompletion
+
+        self._completion_type = ChatCompletion
 
     async def act(self, messages: list[Message], tools: list[ToolSpec]) -> Message:
         kwargs: dict[str, Any] = dict(self.sampling)
@@ -62,8 +65,11 @@ class OpenAIPolicy:
                 kwargs["tool_choice"] = self.tool_choice
         o = self._openai
         try:
-            resp = await self.client.chat.completions.create(
-                model=self.model, messages=[m.to_openai() for m in messages], **kwargs
+            # client.post skips the SDK's per-request TypedDict transform (7 ms for a long chat,
+            # most of the client's CPU time); our payload is already plain JSON in wire format.
+            resp = await self.client.post(
+                "/chat/completions", cast_to=self._completion_type,
+                body={"model": self.model, "messages": [m.to_openai() for m in messages], **kwargs},
             )
         except (o.RateLimitError, o.APITimeoutError, o.APIConnectionError, o.InternalServerError) as e:
             raise TransientPolicyError(f"{type(e).__name__} from {self.base_url or 'OpenAI'}: {e}") from e

@@ -12,6 +12,7 @@ path})`` plays any TextWorld game file instead.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +78,9 @@ class TextWorldEnv(TextGameEnv):
                         split=self.split, data={"game_file": str(path), "index": index, "seed": game.seed,
                                                 "settings": self.settings.relevant()})
             info = {"game_file": str(path), "game_index": index}
-        engine = textworld.start(str(path), request_infos=self._request_infos())
+        with warnings.catch_warnings():  # jericho: "not fully supported" (it means Infocom's games)
+            warnings.simplefilter("ignore")
+            engine = textworld.start(str(path), request_infos=self._request_infos())
         return OpenedGame(engine=engine, task=task, walkthrough=walkthrough, info=info)
 
 

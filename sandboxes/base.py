@@ -1,0 +1,299 @@
+"""The Sandbox contract: run untrusted commands and move files, behind one small async API.
+
+    from agentgym.sandboxes import make_sandbox, Limits
+    async with make_sandbox("bwrap", limits=Limits(timeout=10)) as sb:
+        await sb.write_file("main.py", "print(2)")
+        result = await sb.exec("python3 main.py")      # ExecResult(exit_code=0, stdout="2\\n", ...)
+        ref = await sb.snapshot()
+        child = await sb.fork()                          # independent copy of the workspace
+
+Backends subclass `Sandbox` and implement the `_underscored` hooks; argument checking,
+lifecycle and snapshot bookkeeping live here so every backend refuses bad input alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from . import _hostfs
+from .errors import SandboxArgumentError, SandboxClosedError, SandboxError
+from .models import ExecResult, Limits, SnapshotRef
+
+if TYPE_CHECKING:
+    from .shell import ShellSession
+    from .sync import SyncSandbox
+
+DEFAULT_READ_LIMIT = 64 * 1024 * 1024
+MARKER_ENV = "AGENTGYM_SANDBOX_ID"  # set in every sandboxed process; used to find strays
+
+
+def runtime_dir() -> Path:
+    """Where host-side sandbox state lives (workspaces, snapshots): $AGENTGYM_SANDBOX_DIR or the temp dir."""
+    return Path(os.environ.get("AGENTGYM_SANDBOX_DIR") or tempfile.gettempdir())
+
+
+class Sandbox(ABC):
+    """An isolated place to run commands, with a workspace directory at `workdir`.
+
+    Not started on construction (cheap); `async with`, `start()` or the first `exec()`
+    starts it. Use it from one event loop (or through `sync()`), then `close()`.
+    """
+
+    backend: ClassVar[str]
+    workdir: ClassVar[str] = "/workspace"
+
+    def __init__(self, *, limits: Limits | None = None, env: Mapping[str, str] | None = None,
+                 network: bool = False, name: str | None = None):
+        self.limits = limits or Limits()
+        self.env = _check_env(env or {})
+        self.network = network
+        self.id = name or f"{self.backend}-{uuid.uuid4().hex[:12]}"
+        self._started = False
+        self._closed = False
+        self._start_lock: asyncio.Lock | None = None
+        self._snapshot_dir: Path | None = None
+
+    # ---- lifecycle -------------------------------------------------------------------
+    async def start(self) -> Sandbox:
+        """Start the sandbox (idempotent). Raises SandboxUnavailableError when the backend cannot run."""
+        if self._closed:
+            raise SandboxClosedError(f"sandbox {self.id} is closed; create a new one")
+        if self._started:
+            return self
+        if self._start_lock is None:
+            self._start_lock = asyncio.Lock()
+        async with self._start_lock:
+            if not self._started:
+                try:
+                    await self._start()
+                except BaseException:
+                    await self._close()
+                    raise
+                self._started = True
+        return self
+
+    async def close(self) -> None:
+        """Kill everything running inside and delete the workspace and snapshots. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self._close()
+        finally:
+            if self._snapshot_dir is not None:
+                await asyncio.to_thread(shutil.rmtree, self._snapshot_dir, True)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def __aenter__(self) -> Sandbox:
+        return await self.start()
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+    # ---- commands --------------------------------------------------------------------
+    async def exec(self, cmd: str | Sequence[str], timeout: float | None = None, *, cwd: str | None = None,
+                   env: Mapping[str, str] | None = None, stdin: str | bytes | None = None) -> ExecResult:
+        """Run `cmd` (a shell string for /bin/sh, or an argv list) inside the sandbox.
+
+            r = await sb.exec("ls -la", timeout=5)
+            r = await sb.exec(["python3", "-c", "print(1)"], cwd="src", env={"X": "1"}, stdin="data")
+        """
+        argv = _argv(cmd)
+        seconds = self._timeout(timeout)
+        run_env = {**self.env, **_check_env(env or {})}
+        data = stdin.encode() if isinstance(stdin, str) else stdin
+        if data is not None and not isinstance(data, (bytes, bytearray)):
+            raise SandboxArgumentError(f"stdin must be str or bytes, got {type(stdin).__name__}")
+        workdir = self._cwd(cwd)
+        self._check_open()
+        await self.start()
+        return await self._exec(argv, timeout=seconds, cwd=workdir, env=run_env, stdin=data)
+
+    async def health(self) -> bool:
+        """True when a trivial command runs and exits 0 within 10 s."""
+        try:
+            return (await self.exec(["true"], timeout=10)).ok
+        except SandboxError:
+            return False
+
+    # ---- files -----------------------------------------------------------------------
+    async def write_file(self, path: str, data: str | bytes, *, mode: int = 0o644) -> None:
+        """Write a file in the workspace (parents created). Refuses `..` and symlink escapes."""
+        rel = _hostfs.normalize(path, self.workdir)
+        payload = data.encode() if isinstance(data, str) else bytes(data) if isinstance(data, (bytes, bytearray, memoryview)) else None
+        if payload is None:
+            raise SandboxArgumentError(f"data must be str or bytes, got {type(data).__name__}")
+        self._check_open()
+        await self.start()
+        await self._write(rel, payload, mode)
+
+    async def read_file(self, path: str, *, max_bytes: int = DEFAULT_READ_LIMIT) -> bytes:
+        """Bytes of a workspace file. Refuses escapes, non-files and files over `max_bytes`."""
+        rel = _hostfs.normalize(path, self.workdir)
+        self._check_open()
+        await self.start()
+        return await self._read(rel, max_bytes)
+
+    async def upload(self, local_dir: str | os.PathLike, dest: str = ".") -> None:
+        """Copy a host file or directory into the workspace at `dest`."""
+        local = Path(local_dir)
+        if not local.exists():
+            raise SandboxArgumentError(f"upload source {str(local)!r} does not exist on the host")
+        rel = _hostfs.normalize(dest, self.workdir)
+        self._check_open()
+        await self.start()
+        await self._upload(local, rel)
+
+    async def download(self, path: str, local: str | os.PathLike) -> None:
+        """Copy a workspace file or directory to the host path `local` (symlinks are skipped)."""
+        rel = _hostfs.normalize(path, self.workdir)
+        self._check_open()
+        await self.start()
+        await self._download(rel, Path(local))
+
+    # ---- snapshots -------------------------------------------------------------------
+    async def snapshot(self) -> SnapshotRef:
+        """Save the workspace; restore it later into this or any sandbox of the same backend."""
+        self._check_open()
+        await self.start()
+        if self._snapshot_dir is None:
+            runtime_dir().mkdir(parents=True, exist_ok=True)
+            self._snapshot_dir = Path(tempfile.mkdtemp(prefix="agentgym-snap-", dir=runtime_dir()))
+            (self._snapshot_dir / "owner.pid").write_text(str(os.getpid()))
+        snap_id = uuid.uuid4().hex[:12]
+        path, size = await self._snapshot(self._snapshot_dir / snap_id)
+        return SnapshotRef(id=snap_id, backend=self.backend, sandbox_id=self.id, path=str(path), size_bytes=size)
+
+    async def restore(self, ref: SnapshotRef) -> None:
+        """Replace the workspace with the snapshot's, and kill every process still running."""
+        if ref.backend != self.backend:
+            raise SandboxArgumentError(f"snapshot {ref.id} is from a {ref.backend} sandbox; this one is {self.backend}")
+        if not os.path.exists(ref.path):
+            raise SandboxError(f"snapshot {ref.id} no longer exists (its sandbox {ref.sandbox_id} was closed)")
+        self._check_open()
+        await self.start()
+        await self._restore(ref)
+
+    async def fork(self) -> Sandbox:
+        """A new, started sandbox with the same configuration and a copy of this workspace."""
+        ref = await self.snapshot()
+        child = self._clone()
+        try:
+            await child.start()
+            await child.restore(ref)
+        except BaseException:
+            await child.close()
+            raise
+        finally:
+            await asyncio.to_thread(_remove, ref.path)
+        return child
+
+    # ---- helpers ---------------------------------------------------------------------
+    def sync(self) -> SyncSandbox:
+        """A blocking facade for scripts: `sb.sync().exec("ls")`."""
+        from .sync import SyncSandbox
+
+        return SyncSandbox(self)
+
+    def shell(self, **kwargs) -> ShellSession:
+        """A bash session whose cwd and exported variables survive between commands."""
+        from .shell import ShellSession
+
+        return ShellSession(self, **kwargs)
+
+    def _timeout(self, timeout: float | None) -> float:
+        if timeout is None:
+            return self.limits.timeout
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+            raise SandboxArgumentError(f"timeout must be a number of seconds > 0 (got {timeout!r})")
+        return float(timeout)
+
+    def _cwd(self, cwd: str | None) -> str:
+        if cwd is None:
+            return self.workdir
+        rel = _hostfs.normalize(cwd, self.workdir)
+        return f"{self.workdir}/{rel}" if rel else self.workdir
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise SandboxClosedError(f"sandbox {self.id} is closed; create a new one")
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "started" if self._started else "new"
+        return f"<{type(self).__name__} {self.id} {state}>"
+
+    # ---- backend hooks ---------------------------------------------------------------
+    @abstractmethod
+    async def _start(self) -> None: ...
+
+    @abstractmethod
+    async def _exec(self, argv: list[str], *, timeout: float, cwd: str, env: dict[str, str],
+                    stdin: bytes | None) -> ExecResult: ...
+
+    @abstractmethod
+    async def _write(self, rel: str, data: bytes, mode: int) -> None: ...
+
+    @abstractmethod
+    async def _read(self, rel: str, max_bytes: int) -> bytes: ...
+
+    @abstractmethod
+    async def _upload(self, local: Path, rel: str) -> None: ...
+
+    @abstractmethod
+    async def _download(self, rel: str, local: Path) -> None: ...
+
+    @abstractmethod
+    async def _snapshot(self, dest: Path) -> tuple[Path, int]: ...
+
+    @abstractmethod
+    async def _restore(self, ref: SnapshotRef) -> None: ...
+
+    @abstractmethod
+    def _clone(self) -> Sandbox:
+        """A new, unstarted sandbox with the same configuration (used by fork)."""
+
+    @abstractmethod
+    async def _close(self) -> None: ...
+
+
+def _argv(cmd: str | Sequence[str]) -> list[str]:
+    if isinstance(cmd, str):
+        if not cmd.strip():
+            raise SandboxArgumentError("command is empty; pass a shell string or an argv list")
+        argv = ["/bin/sh", "-c", cmd]
+    elif isinstance(cmd, Sequence) and cmd and all(isinstance(a, str) for a in cmd):
+        argv = list(cmd)
+    else:
+        raise SandboxArgumentError(f"command must be a non-empty str or list of str, got {cmd!r:.80}")
+    if any("\x00" in a for a in argv):
+        raise SandboxArgumentError("command contains a NUL byte; processes cannot receive NUL in arguments")
+    return argv
+
+
+def _check_env(env: Mapping[str, str]) -> dict[str, str]:
+    out = {}
+    for key, value in env.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise SandboxArgumentError(f"env must map str to str; got {key!r}: {value!r}")
+        if not key or "=" in key or "\x00" in key or "\x00" in value:
+            raise SandboxArgumentError(f"invalid env variable {key!r}: names need no '=' and no NUL bytes")
+        out[key] = value
+    return out
+
+
+def _remove(path: str) -> None:
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+    elif os.path.lexists(path):
+        os.unlink(path)

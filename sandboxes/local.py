@@ -1,0 +1,66 @@
+"""LocalSandbox: a subprocess in a temporary directory, with rlimits and NO isolation.
+
+    sb = make_sandbox("local", allow_local=True)   # or LocalSandbox() directly
+
+The command sees the whole host filesystem, network and processes; only the wall-clock
+timeout, output caps, rlimits (address space, file size, CPU time) and process-group
+cleanup apply. Use it for trusted code or when neither docker nor bwrap is available.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import warnings
+
+from ._hostdir import HostDirSandbox
+from ._process import run_process
+from .base import MARKER_ENV
+from .models import ExecResult
+
+_warned = False
+
+
+def rlimit_prefix(limits, *, nproc: bool) -> list[str]:
+    """`prlimit ... --` setting address space, file size, CPU seconds and (optionally) processes."""
+    prlimit = shutil.which("prlimit")
+    if prlimit is None:
+        return []
+    cpu = limits.cpu_seconds or int(limits.timeout) + 2
+    argv = [prlimit, f"--as={limits.memory_mb << 20}", f"--fsize={limits.file_size_mb << 20}", f"--cpu={cpu}",
+            "--core=0"]
+    if nproc:
+        argv.append(f"--nproc={limits.pids}")
+    return [*argv, "--"]
+
+
+class LocalSandbox(HostDirSandbox):
+    """Runs commands on the host in a temp workspace. No isolation: explicit opt-in only."""
+
+    backend = "local"
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.workdir = str(self.host_workspace)  # commands see real host paths
+        global _warned
+        if not _warned:
+            _warned = True
+            warnings.warn("LocalSandbox runs untrusted code WITHOUT isolation (host files, network and "
+                          "processes are reachable); use bwrap or docker for model-written code.",
+                          RuntimeWarning, stacklevel=3)
+
+    async def _exec(self, argv, *, timeout, cwd, env, stdin) -> ExecResult:
+        run_env = {
+            "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+            "HOME": self.workdir,
+            "TMPDIR": str(self.root / "tmp"),
+            "LANG": "C.UTF-8",
+            MARKER_ENV: self.id,
+            **env,
+        }
+        return await run_process([*rlimit_prefix(self.limits, nproc=False), *argv], timeout=timeout,
+                                 output_bytes=self.limits.output_bytes, env=run_env, cwd=cwd, stdin=stdin,
+                                 running=self._running)
+
+    def _clone(self) -> LocalSandbox:
+        return LocalSandbox(limits=self.limits, env=self.env, network=self.network)

@@ -7,7 +7,7 @@ PY := .venv/bin/python
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup demo test bench clean eval-demo
+.PHONY: setup demo test bench clean
 
 setup:
 	@scripts/bootstrap.sh
@@ -28,7 +28,3 @@ bench:
 clean:
 	rm -rf runs .pytest_cache
 
-# baseline table: oracle and random policies on every built-in env (no model needed)
-eval-demo:
-	@scripts/bootstrap.sh --docker
-	$(PY) -m agentgym.baselines --episodes 8 --out runs/baselines

@@ -12,11 +12,12 @@ import sys
 import time
 
 
-def pregen(task: str, n: int, split: str, start: int, max_receptacles: int | None, out=sys.stdout) -> list[str]:
+def pregen(task: str, n: int, split: str, start: int, max_receptacles: int | None, out=None) -> list[str]:
     """Generates (and plans) problems for seeds ``start .. start+n-1``; returns their game files."""
     from .env import AlfWorldEnv
 
     env = AlfWorldEnv(task, source="generated", split=split, max_receptacles=max_receptacles)
+    out = out or sys.stdout
     files = []
     for seed in range(start, start + n):
         t0 = time.perf_counter()

@@ -28,13 +28,14 @@ def parse_settings(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
-def pregen(env_id: str, n: int, split: str, start: int, settings: dict[str, Any], out=sys.stdout) -> list[str]:
+def pregen(env_id: str, n: int, split: str, start: int, settings: dict[str, Any], out=None) -> list[str]:
     """Generates games ``start .. start+n-1`` of ``split`` for ``env_id``; returns their files."""
     import agentgym
 
     from .games import ensure_game
 
     env = agentgym.make(env_id, split=split, **settings)
+    out = out or sys.stdout
     files = []
     for index in range(start, start + n):
         t0 = time.perf_counter()

@@ -112,7 +112,8 @@ class ToolTaskEnv(ToolEnv):
 
     async def _close(self) -> None:
         if self._runner is not None:
-            await self._runner.close()
+            runner, self._runner = self._runner, None
+            await runner.close()
 
     # ------------------------------------------------------------------ oracle
     async def oracle(self) -> list[Message] | None:

@@ -27,9 +27,10 @@ MAX_REPR_CHARS = 2000
 # Runs inside the sandbox: decodes the cell from argv, executes it, reports the last
 # expression's value and a traceback trimmed to the user's own frames.
 RUNNER = r"""
-import ast, base64, sys, traceback
+import ast, base64, os, sys
 src = base64.b64decode(sys.argv[1]).decode("utf-8", "replace")
 g = {"__name__": "__main__", "__builtins__": __builtins__}
+main_pid = os.getpid()
 try:
     tree = ast.parse(src, "<cell>", "exec")
     last = None
@@ -45,7 +46,12 @@ try:
                 text = "<unprintable %s: %s>" % (type(value).__name__, e)
             sys.stdout.flush()
             sys.stdout.write("%s%s" % (MARK_R, text[:LIMIT]))
+except SystemExit:
+    raise
 except BaseException as e:
+    if os.getpid() != main_pid:  # a forked child: stay quiet
+        os._exit(1)
+    import traceback
     tb = e.__traceback__.tb_next if e.__traceback__ is not None else None
     if isinstance(e, SyntaxError):
         lines = traceback.format_exception_only(type(e), e)

@@ -122,6 +122,16 @@ def describe(exit_code: int | None, stdout: str, stderr: str, *, timed_out: bool
                        exit_code=exit_code, timed_out=timed_out, truncated=truncated, duration=duration)
 
 
+def strip_fences(code: str) -> str:
+    """Removes a Markdown fence around the whole cell (```python … ```), which models often add."""
+    stripped = code.strip()
+    if stripped.startswith("```") and stripped.endswith("```") and len(stripped) > 6:
+        body = stripped[3:-3]
+        first, _, rest = body.partition("\n")
+        return rest if first.strip().isidentifier() or not first.strip() else body
+    return code
+
+
 class PythonRunner:
     """Runs code cells in one lazily started sandbox (``bwrap`` | ``docker`` | ``auto``).
 
@@ -161,7 +171,7 @@ class PythonRunner:
         sandbox = await self._ensure()
         from agentgym.sandboxes import SandboxError
 
-        encoded = base64.b64encode(code.encode("utf-8", "replace")).decode()
+        encoded = base64.b64encode(strip_fences(code).encode("utf-8", "replace")).decode()
         try:
             r = await sandbox.exec([self.python, "-I", "-c", RUNNER, encoded], timeout=self.timeout)
         except SandboxError as e:
@@ -183,4 +193,4 @@ class PythonRunner:
             await sandbox.close()
 
 
-__all__ = ["PythonRunner", "CellOutcome", "describe", "RUNNER"]
+__all__ = ["PythonRunner", "CellOutcome", "describe", "strip_fences", "RUNNER"]

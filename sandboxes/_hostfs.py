@@ -89,15 +89,20 @@ def read_bytes(root: str, rel: str, *, max_bytes: int) -> bytes:
         raise FileNotFoundError(errno.ENOENT, f"no such file in the sandbox workspace: {rel!r}") from None
     except OSError as exc:
         raise _refuse(rel, exc) from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise SandboxPathError(f"{rel!r} is not a regular file; read_file reads files only")
     with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise SandboxPathError(f"{rel!r} is not a regular file; read_file reads files only")
         if info.st_size > max_bytes:
             raise SandboxArgumentError(
                 f"{rel!r} is {info.st_size} bytes, over max_bytes={max_bytes}; pass a larger max_bytes or use download()"
             )
-        data = handle.read(max_bytes + 1)
+        chunks, size = [], 0
+        while size <= max_bytes and (chunk := handle.read(min(1 << 20, max_bytes + 1 - size))):
+            chunks.append(chunk)
+            size += len(chunk)
+        data = b"".join(chunks)
     if len(data) > max_bytes:
         raise SandboxArgumentError(f"{rel!r} grew past max_bytes={max_bytes} while being read")
     return data

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 
 from .models import TIMEOUT_EXIT_CODE, ExecResult
 
+SPAWN_FAILED_EXIT_CODE = 126  # as a shell reports a command it cannot execute
 _READ_CHUNK = 65536
 _DRAIN_GRACE = 0.5  # seconds to wait for pipes after the main process exited
 
@@ -94,15 +95,19 @@ async def run_process(
     them all at close().
     """
     started = time.monotonic()
-    proc = await asyncio.create_subprocess_exec(
-        *argv,
-        stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=dict(env),
-        cwd=cwd,
-        start_new_session=True,
-    )
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=dict(env),
+            cwd=cwd,
+            start_new_session=True,
+        )
+    except OSError as exc:  # E2BIG (argv over the kernel's limit), ENOENT, ...: the command never ran
+        return ExecResult(exit_code=SPAWN_FAILED_EXIT_CODE, stderr=f"cannot start the command: {exc.strerror or exc}",
+                          duration=time.monotonic() - started)
     if running is not None:
         running.add(proc.pid)
     out, err = CappedBuffer(output_bytes), CappedBuffer(output_bytes)

@@ -36,7 +36,8 @@ AGENT_USER = "1000:1000"
 INIT_USER = "65534:65534"
 _executor: ThreadPoolExecutor | None = None
 
-_CHECK = 'p=$(realpath {flag} -- "$1") || exit 96; case "$p" in {wd}|{wd}/*) ;; *) exit 97;; esac; '
+_CHECK = ('p=$(realpath -m -- "$1") || exit 96; case "$p" in {wd}|{wd}/*) ;; *) exit 97;; esac; '
+          '[ "{flag}" = -m ] || [ -e "$p" ] || exit 96; ')
 _WRITE = ('[ -e "$p" ] && [ ! -f "$p" ] && exit 98; mkdir -p -- "$(dirname -- "$p")" && cat > "$p" '
           '&& chmod "$2" "$p"')
 _READ = '[ -f "$p" ] || exit 98; s=$(stat -c %s -- "$p"); [ "$s" -le "$2" ] || { echo "$s"; exit 99; }; cat -- "$p"'

@@ -99,7 +99,7 @@ class AlfWorldEnv(TextGameEnv):
         traj: dict[str, Any] = json.loads(traj_path.read_text()) if traj_path.is_file() else {}
         if "UNKNOWN GOAL" in data["grammar"] and traj:
             data["grammar"] = data["grammar"].replace("UNKNOWN GOAL", _goal_text(traj, seed or 0))
-        engine = open_engine(data, extras=["walkthrough"])
+        engine = self._loaded((str(path), data["grammar"]), lambda: open_engine(data, extras=["walkthrough"]))
         task = Task(id=f"alfworld/{traj.get('task_type', self.task_type)}/{self.split}/{path.parent.name}",
                     instruction=traj.get("task_desc", ""), split=self.split,
                     data={"game_file": str(path), "task_type": traj.get("task_type"), "source": self.source})

@@ -78,9 +78,12 @@ class TextWorldEnv(TextGameEnv):
                         split=self.split, data={"game_file": str(path), "index": index, "seed": game.seed,
                                                 "settings": self.settings.relevant()})
             info = {"game_file": str(path), "game_index": index}
-        with warnings.catch_warnings():  # jericho: "not fully supported" (it means Infocom's games)
-            warnings.simplefilter("ignore")
-            engine = textworld.start(str(path), request_infos=self._request_infos())
+        def load():
+            with warnings.catch_warnings():  # jericho: "not fully supported" (it means Infocom's games)
+                warnings.simplefilter("ignore")
+                return textworld.start(str(path), request_infos=self._request_infos())
+
+        engine = self._loaded(str(path), load)
         return OpenedGame(engine=engine, task=task, walkthrough=walkthrough, info=info)
 
 

@@ -83,12 +83,21 @@ class TextGameEnv(ToolEnv):
         self.show_description = bool(description)
         self.use_tools = bool(tools)
         self._engine: Any = None
+        self._engine_key: Any = None
         self._walkthrough: list[str] | None = None
 
     # ------------------------------------------------------------------ subclass hook
     @abc.abstractmethod
     def _open_game(self, seed: int | None, task: Task | None) -> OpenedGame:
         """Blocking: pick/generate the game for ``seed``/``task``, load it, return the engine."""
+
+    def _loaded(self, key: Any, load: Any) -> Any:
+        """The engine for ``key``: the current one when the same game is reset again, else ``load()``."""
+        if self._engine is not None and self._engine_key == key:
+            return self._engine
+        engine = load()
+        self._engine_key = key
+        return engine
 
     def _request_infos(self):
         """The ``textworld.EnvInfos`` every game is loaded with."""
@@ -110,9 +119,9 @@ class TextGameEnv(ToolEnv):
         return list(getattr(self, "_admissible", []))
 
     async def _reset(self, *, seed: int | None, task: Task | None) -> StepResult:
-        if self._engine is not None:
-            await asyncio.to_thread(self._engine.close)
         opened = await asyncio.to_thread(self._open_game, seed, task)
+        if self._engine is not None and opened.engine is not self._engine:
+            await asyncio.to_thread(self._engine.close)
         self._engine, self._walkthrough = opened.engine, opened.walkthrough
         self._task = opened.task
         state = await asyncio.to_thread(self._engine.reset)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
+import warnings
 from pathlib import Path
 from typing import Any, Literal
 
@@ -142,7 +143,8 @@ def ensure_game(settings: GameSettings, index: int, split: Split = "train", cach
     payload = {"generator": GENERATOR_VERSION, **settings.relevant(), "seed": seed, "split": split}
 
     def build(tmp: Path) -> None:
-        with _GENERATION_LOCK:
+        with _GENERATION_LOCK, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # jericho's "not fully supported" while TextWorld checks the game
             game = _make_game(settings, seed, split, tmp)
         info = GameInfo(
             path="game.z8", challenge=settings.challenge, seed=seed, split=split, index=index,

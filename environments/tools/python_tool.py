@@ -29,6 +29,13 @@ MAX_REPR_CHARS = 2000
 RUNNER = r"""
 import ast, base64, os, sys
 src = base64.b64decode(sys.argv[1]).decode("utf-8", "replace")
+if len(sys.argv) > 2 and sys.argv[2] == "fresh":  # a new episode: remove files left by earlier cells
+    import shutil
+    for name in os.listdir("."):
+        try:
+            shutil.rmtree(name) if os.path.isdir(name) and not os.path.islink(name) else os.remove(name)
+        except OSError:
+            pass
 g = {"__name__": "__main__", "__builtins__": __builtins__}
 main_pid = os.getpid()
 try:
@@ -140,7 +147,8 @@ class PythonRunner:
         timeout: seconds per cell.
         memory_mb: memory limit of the sandbox.
         output_bytes: stdout/stderr cap per cell.
-        python: interpreter inside the sandbox.
+        python: interpreter inside the sandbox (``python3``: the sandbox's, stdlib only on a bare host; pass
+            e.g. ``sys.executable`` with bwrap to offer agentgym's own environment, numpy/sympy included).
     """
 
     def __init__(self, sandbox: str = "bwrap", *, timeout: float = 10.0, memory_mb: int = 512,
@@ -152,6 +160,8 @@ class PythonRunner:
         self.python = python
         self.sandbox_kwargs = sandbox_kwargs
         self._sandbox: Any = None
+        self._dirty = False  # cells ran since the last clear()
+        self._fresh = False  # the next cell starts by emptying the workspace
 
     async def _ensure(self) -> Any:
         if self._sandbox is None:
@@ -172,8 +182,10 @@ class PythonRunner:
         from agentgym.sandboxes import SandboxError
 
         encoded = base64.b64encode(strip_fences(code).encode("utf-8", "replace")).decode()
+        argv = [self.python, "-I", "-c", RUNNER, encoded] + (["fresh"] if self._fresh else [])
+        self._dirty, self._fresh = True, False
         try:
-            r = await sandbox.exec([self.python, "-I", "-c", RUNNER, encoded], timeout=self.timeout)
+            r = await sandbox.exec(argv, timeout=self.timeout)
         except SandboxError as e:
             return CellOutcome(text=f"[error] The sandbox failed to run the code: {e}", ok=False,
                                info={"sandbox_error": str(e)})
@@ -182,10 +194,9 @@ class PythonRunner:
         return out
 
     async def clear(self) -> None:
-        """Removes files left by earlier cells (called between episodes)."""
-        if self._sandbox is not None:
-            await self._sandbox.exec(["sh", "-c", "find . -mindepth 1 -maxdepth 1 -exec rm -rf {} + 2>/dev/null; true"],
-                                     timeout=10)
+        """Forgets files left by earlier cells (between episodes); done by the next cell, no extra exec."""
+        if self._dirty:
+            self._fresh, self._dirty = True, False
 
     async def close(self) -> None:
         if self._sandbox is not None:

@@ -132,3 +132,12 @@ def test_bad_constructor_arguments():
         agentgym.make("search/kb", reward="bleu")
     with pytest.raises(ValueError, match="split"):
         agentgym.make("search/kb", split="dev")
+
+
+@pytest.mark.parametrize("env_id", ["search/kb", "search/kb-multihop"])
+@pytest.mark.parametrize("fmt", [None, "tags"])
+async def test_search_envs_pass_the_conformance_check(env_id, fmt):
+    from agentgym.testing import check_env
+
+    env = agentgym.make(env_id, format=fmt)
+    assert await check_env(env, seed=4) == []

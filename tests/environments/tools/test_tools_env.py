@@ -143,3 +143,11 @@ async def test_fork_replays_to_the_same_state():
     a = await env.step(call("answer", text="nope"))
     b = await twin.step(call("answer", text="nope"))
     assert a.reward == b.reward and a.done and b.done
+
+
+@pytest.mark.parametrize("fmt", [None, "tags"])
+async def test_calc_env_passes_the_conformance_check(fmt):
+    from agentgym.testing import check_env
+
+    env = agentgym.make("tools/calc", format=fmt)
+    assert await check_env(env, seed=2) == []

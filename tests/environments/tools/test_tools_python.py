@@ -124,3 +124,13 @@ async def test_python_tool_errors_in_env(bwrap_ok):
     finally:
         await env.close()
     assert env._runner is None  # the sandbox was closed with the env
+
+
+async def test_python_env_passes_the_conformance_check(bwrap_ok):
+    from agentgym.testing import check_env
+
+    env = agentgym.make("tools/mixed", format="tags")
+    try:
+        assert await check_env(env, seed=1) == []
+    finally:
+        await env.close()

@@ -71,7 +71,8 @@ def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
     """Google-style docstring → (summary, {arg: description})."""
     doc = inspect.cleandoc(doc or "")
     parts = re.split(r"^\s*(?:Args|Arguments|Parameters):\s*$", doc, maxsplit=1, flags=re.M)
-    summary = parts[0].strip()
+    # paragraphs joined by a blank line; lines within a paragraph joined by a space
+    summary = "\n\n".join(" ".join(p.split()) for p in re.split(r"\n\s*\n", parts[0].strip()) if p.strip())
     args: dict[str, str] = {}
     if len(parts) > 1:
         current = None

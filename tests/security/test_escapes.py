@@ -105,7 +105,7 @@ async def test_other_sandboxes_are_invisible(isolated):
     async with make_sandbox(sb.backend) as other:
         await other.write_file("private.txt", "NEIGHBOUR")
         path = str(getattr(other, "host_workspace", "/workspace"))
-        r = await sb.exec(f"cat {path}/private.txt /workspace/private.txt 2>&1; grep -rs NEIGHBOUR /tmp /var /home /root /workspace | head -1",
+        r = await sb.exec(f"cat {path}/private.txt /workspace/private.txt 2>&1; grep -rs NEIGHBOUR /tmp /var /home /workspace | head -1",
                           timeout=30)
         assert "NEIGHBOUR" not in r.stdout
 

@@ -87,8 +87,10 @@ class TrainConfig(_Section):
     trl: dict[str, Any] = Field(default_factory=dict)
     seed: int = 0
 
-    def grpo_args(self) -> Any:
-        """TRL's ``GRPOConfig`` from the ``trl`` section (CPU defaults underneath), checked field by field."""
+    def grpo_args(self, build: bool = True) -> Any:
+        """TRL's ``GRPOConfig`` from the ``trl`` section (CPU defaults underneath), checked field by field.
+
+        ``build=False`` checks names and sizes only (a GPU config on a CPU machine)."""
         from trl import GRPOConfig
 
         fields = {f.name for f in dataclasses.fields(GRPOConfig)}
@@ -115,6 +117,8 @@ class TrainConfig(_Section):
                 "one batch; change one of them")
         if self.reward.shaping == "none" and self.replay.enabled and self.replay.min_reward < 0:
             raise ConfigError("`replay.min_reward` must be >= 0")
+        if not build:
+            return kwargs
         try:
             return GRPOConfig(**kwargs)
         except (ValueError, TypeError) as e:
@@ -139,8 +143,11 @@ def _set_dotted(data: dict[str, Any], dotted: str) -> None:
     node[parts[-1]] = value
 
 
-def load_config(source: str | Path | dict[str, Any], overrides: list[str] | None = None) -> TrainConfig:
-    """Reads and validates a config (YAML path or dict) with dotted overrides; errors name the field."""
+def load_config(source: str | Path | dict[str, Any], overrides: list[str] | None = None, *,
+                build_trl: bool = True) -> TrainConfig:
+    """Reads and validates a config (YAML path or dict) with dotted overrides; errors name the field.
+
+    ``build_trl=False`` skips building TRL's GRPOConfig (which checks the hardware, e.g. bf16 on CPU)."""
     if isinstance(source, dict):
         data = dict(source)
     else:
@@ -159,7 +166,7 @@ def load_config(source: str | Path | dict[str, Any], overrides: list[str] | None
         raise ConfigError(f"invalid training config: {problems}") from None
     if config.model.path is None and config.model.tiny is None:
         raise ConfigError("`model` needs `path` (a checkpoint) or `tiny` (build a tiny model), e.g. model: {path: runs/sft}")
-    config.grpo_args()  # validates the trl section and batch sizes now, not halfway through
+    config.grpo_args(build=build_trl)  # validates the trl section and batch sizes now, not halfway through
     return config
 
 

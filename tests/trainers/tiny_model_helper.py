@@ -68,9 +68,9 @@ def tiny_model_dir(tmp_root: Path) -> Path:
         return _CACHE["dir"][0]
     out = tmp_root / "tiny"
     try:
-        from agentgym.models.tiny import init_tiny  # type: ignore[import-not-found]
+        from agentgym.models.tiny import cached_tiny  # type: ignore[import-not-found]
 
-        path = Path(init_tiny(out))
+        path = Path(cached_tiny(hidden_size=64, layers=2, vocab_size=1024))
     except ImportError:
         build_tiny(out)
         path = out

@@ -1,0 +1,93 @@
+"""Batched multi-turn episodes: masks, no re-tokenization drift, truncation, env errors, GRPO groups."""
+
+import asyncio
+
+import agentgym
+from agentgym.env import ToolEnv
+from agentgym.tools import tool
+from agentgym.trainers.episodes import EpisodeStart, Generator, play_episodes
+from agentgym.trainers.grpo import AgentRollout, task_prompt
+
+
+def _maze(max_turns=3):
+    return lambda: agentgym.make("toy/maze", size=2, max_turns=max_turns)
+
+
+def test_masks_and_decode_match_the_conversation(tiny):
+    model, tok = tiny
+    gen = Generator(model, tok, temperature=1.0, max_new_tokens=16)
+    records = asyncio.run(play_episodes(gen, [EpisodeStart(_maze(), seed=s) for s in (1, 2, 3)], max_turns=3))
+    for r in records:
+        assert r.turns == 3 and r.termination == "max_turns" and r.error is None
+        assert len(r.completion_ids) == len(r.env_mask) == len(r.logprobs) == len(r.nodes)
+        # split the completion into runs of model (1) and env (0) tokens: runs alternate model, env, model, ...
+        runs, cur = [], None
+        for tid, m in zip(r.completion_ids, r.env_mask):
+            if m != cur:
+                runs.append((m, []))
+                cur = m
+            runs[-1][1].append(tid)
+        assert [m for m, _ in runs] == [1, 0, 1, 0, 1]
+        assert all(lp == 0.0 for lp, m in zip(r.logprobs, r.env_mask) if m == 0)
+        # env runs are exactly the template suffixes of the env's messages (tool/user blocks + generation prompt)
+        for m, ids in runs:
+            text = tok.decode(ids, skip_special_tokens=False)
+            if m == 0:
+                assert "<|im_start|>user\n" in text and text.endswith("<|im_start|>assistant\n")
+        # the prompt decodes to the rendered first observation
+        first = [msg.to_openai() for msg in r.messages[:2]]
+        tools = [t.to_openai() for t in agentgym.make("toy/maze").tools]
+        assert tok.decode(r.prompt_ids, skip_special_tokens=False) == tok.apply_chat_template(
+            first, tools=tools, tokenize=False, add_generation_prompt=True)
+
+
+def test_group_starts_from_identical_state(tiny):
+    model, tok = tiny
+    rollout = AgentRollout("toy/maze", {"size": 2}, max_turns=2, max_new_tokens=8)
+    prompts = [task_prompt(5)] * 4 + [task_prompt(9)] * 4
+    records = rollout.collect(Generator(model, tok, max_new_tokens=8), prompts, 4, max_turns=2, max_completion_length=256)
+    assert len(records) == 8
+    assert len({tuple(r.prompt_ids) for r in records[:4]}) == 1
+    assert len({tuple(r.prompt_ids) for r in records[4:]}) == 1
+    assert records[0].prompt_ids != records[4].prompt_ids
+    assert [r.key for r in records] == ['[5, null]'] * 4 + ['[9, null]'] * 4
+    out = rollout.to_trl(records)
+    assert set(out) >= {"prompt_ids", "completion_ids", "logprobs", "env_mask", "episode_return", "success"}
+    assert all(len(v) == 8 for v in out.values())
+
+
+def test_truncated_episode_is_cut_to_the_budget(tiny):
+    model, tok = tiny
+    gen = Generator(model, tok, max_new_tokens=16)
+    [r] = asyncio.run(play_episodes(gen, [EpisodeStart(_maze(10), seed=0)], max_turns=10, max_completion_length=40))
+    assert r.termination == "max_length"
+    assert len(r.completion_ids) == len(r.env_mask) == 40
+    assert r.turns < 10
+
+
+class ExplodingEnv(ToolEnv):
+    """Raises from inside the env on the second step (a real bug, not a bad action)."""
+
+    async def _reset(self, *, seed, task):
+        self.n = 0
+        return "Call poke."
+
+    @tool
+    def poke(self) -> str:
+        """Poke."""
+        return "ok"
+
+    async def _step(self, action):
+        self.n += 1
+        if self.n >= 2:
+            raise RuntimeError("simulator crashed")
+        return await super()._step(action)
+
+
+def test_env_error_yields_a_masked_zero_reward_episode(tiny):
+    model, tok = tiny
+    gen = Generator(model, tok, max_new_tokens=8)
+    [r] = asyncio.run(play_episodes(gen, [EpisodeStart(ExplodingEnv, seed=0)], max_turns=5))
+    assert r.termination == "error" and "simulator crashed" in r.error
+    assert r.reward == 0.0 and not r.success
+    assert set(r.env_mask) == {0}

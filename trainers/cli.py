@@ -1,0 +1,47 @@
+"""``agentgym train CONFIG.yaml [--resume] [--set key=value ...]`` (entry point group ``agentgym.commands``).
+
+    agentgym train configs/maze-grpo-cpu.yaml --set trl.max_steps=20 --set reward.shaping=gated
+    agentgym train configs/maze-grpo-cpu.yaml --resume        # continue from the newest checkpoint
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = subparsers.add_parser("train", help="train a local model on an agentgym env (GRPO/ARPO on TRL)",
+                              description="Train with multi-turn GRPO or ARPO on TRL from a YAML config.")
+    p.add_argument("config", help="YAML config (see configs/)")
+    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in output_dir")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                   help="dotted override, repeatable (e.g. trl.max_steps=10)")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from agentgym.errors import ConfigError
+
+    from .config import load_config
+
+    try:
+        config = load_config(args.config, args.overrides)
+    except ConfigError as e:
+        print(f"error: {e}")
+        return 2
+    if config.env.id.startswith("demo/"):
+        from .demo_env import register_envs
+
+        register_envs()
+    from .run import train
+
+    summary = train(config, resume=args.resume, progress=not args.no_progress)
+    print(json.dumps(summary, indent=2))
+    print(f"run directory: {config.output_dir}")
+    return 0
+
+
+__all__ = ["add_parser", "run"]

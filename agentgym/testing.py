@@ -108,6 +108,8 @@ class StubOpenAIServer:
     def __init__(self, latency: float = 0.0, fail_first: int = 0, fail_status: int = 429, seed: int = 0):
         self.latency, self.fail_first, self.fail_status = latency, fail_first, fail_status
         self.requests: list[dict[str, Any]] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
         self.rng = random.Random(seed)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/v1"
@@ -125,8 +127,13 @@ class StubOpenAIServer:
         async def chat(request: Request):
             body = await request.json()
             self.requests.append(body)
-            if self.latency:
-                await asyncio.sleep(self.latency)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            try:
+                if self.latency:
+                    await asyncio.sleep(self.latency)
+            finally:
+                self.in_flight -= 1
             if len(self.requests) <= self.fail_first:
                 return JSONResponse(status_code=self.fail_status,
                                     content={"error": {"message": "injected failure", "type": "stub", "code": None}})

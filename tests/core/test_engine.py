@@ -103,14 +103,12 @@ def test_missing_api_key_names_the_variable(monkeypatch):
         OpenAIPolicy("gpt", api_key_env="MY_KEY")
 
 
-async def test_bounded_concurrency_overlaps_requests():
-    with StubOpenAIServer(latency=0.1) as server:
-        t0 = time.perf_counter()
-        s = await arun("toy/maze", OpenAIPolicy("stub", base_url=server.url), episodes=16, concurrency=16,
+async def test_concurrency_is_bounded_and_reached():
+    with StubOpenAIServer(latency=0.3) as server:
+        s = await arun("toy/maze", OpenAIPolicy("stub", base_url=server.url), episodes=12, concurrency=4,
                        max_turns=3, progress=False)
-        wall = time.perf_counter() - t0
-    assert s.errors == 0 and len(server.requests) == 48
-    assert wall < 48 * 0.1 / 2  # far below the serial time; the benchmark measures the real ratio
+    assert s.errors == 0 and len(server.requests) == 36
+    assert server.max_in_flight == 4  # never more than `concurrency`, and the engine does overlap requests
 
 
 KILL_SCRIPT = """

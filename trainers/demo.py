@@ -33,7 +33,7 @@ def _table(summary: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
-def run_demo(out: Path, *, sft_episodes: int = 256, sft_epochs: float = 2.0, grpo_steps: int = 40,
+def run_demo(out: Path, *, sft_episodes: int = 256, sft_epochs: float = 2.0, grpo_steps: int = 30,
              eval_episodes: int = 128, hidden_size: int = 64, layers: int = 2, quiet: bool = False) -> dict[str, Any]:
     """Runs the whole demo into ``out``; returns the summary."""
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
@@ -69,7 +69,7 @@ def run_demo(out: Path, *, sft_episodes: int = 256, sft_epochs: float = 2.0, grp
     summary["sft_data"] = {"episodes": len(rows),
                            "skipped_note": sum(1 for r in rows if not any(
                                c["function"]["name"] == "read_note" for m in r["messages"] for c in m.get("tool_calls") or []))}
-    model = sft(model, tok, rows, out_dir=str(out / "sft"), epochs=sft_epochs, learning_rate=3e-3, batch_size=16,
+    model = sft(model, tok, rows, out_dir=str(out / "sft"), epochs=sft_epochs, learning_rate=5e-3, batch_size=8,
                 progress=not quiet)
     model.save_pretrained(out / "sft" / "model")
     tok.save_pretrained(out / "sft" / "model")
@@ -125,7 +125,7 @@ Time: model {t['model_s']:.0f} s, SFT {t['sft_s']:.0f} s, GRPO {t['grpo_s']:.0f}
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m agentgym.trainers.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="runs/demo", help="run directory (default: runs/demo)")
-    parser.add_argument("--grpo-steps", type=int, default=40)
+    parser.add_argument("--grpo-steps", type=int, default=30)
     parser.add_argument("--sft-episodes", type=int, default=256)
     parser.add_argument("--eval-episodes", type=int, default=128)
     parser.add_argument("--quiet", action="store_true", help="no progress bars")

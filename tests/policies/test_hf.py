@@ -5,7 +5,7 @@ import json
 import pytest
 
 import agentgym
-from agentgym.rollout import rollout
+from agentgym import rollout
 from agentgym.errors import ConfigError
 from agentgym.policies.hf import ChatTokens, HFPolicy, message_dicts
 from agentgym.types import Message, ToolCall

@@ -44,6 +44,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("--model-name", default=None, help="the name clients pass as `model` (default: directory name)")
     s.add_argument("--api-key-env", default=None, metavar="VAR",
                    help="require `Authorization: Bearer $VAR` on /v1/* (read from this environment variable)")
+    s.add_argument("--threads", type=int, default=0,
+                   help="torch CPU threads; 0 = auto (1 for models under 20M parameters, else torch's default)")
     s.set_defaults(func=_cmd_serve_model)
 
 
@@ -86,5 +88,8 @@ def _cmd_serve_model(args: argparse.Namespace) -> int:
     if args.host not in LOOPBACK:
         auth = "with an API key" if api_key else "WITHOUT authentication (use --api-key-env)"
         print(f"warning: serving on {args.host}, reachable from other machines, {auth}", file=sys.stderr)
-    serve(args.path, host=args.host, port=args.port, model_name=args.model_name, api_key=api_key)
+    if args.threads < 0:
+        raise ConfigError(f"--threads must be >= 0 (0 = auto), got {args.threads}")
+    serve(args.path, host=args.host, port=args.port, model_name=args.model_name, api_key=api_key,
+          threads=args.threads or 0)
     return 0

@@ -34,6 +34,7 @@ from ..parsers import parse_hermes
 from .openai_schema import ChatCompletionRequest, NamedToolChoice, TokenLogprob, completion_body, error_body
 
 DEFAULT_MAX_TOKENS = 512
+SMALL_MODEL_PARAMS = 20_000_000
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -72,7 +73,10 @@ class ChatGenerator:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentgym-generate")
 
     @classmethod
-    def load(cls, path: str | os.PathLike, *, device: str = "cpu") -> ChatGenerator:
+    def load(cls, path: str | os.PathLike, *, device: str = "cpu", threads: int | None = None) -> ChatGenerator:
+        """Loads a checkpoint. ``threads`` sets torch's (process-wide) CPU thread count; 0 = auto:
+        one thread for models under 20M parameters, whose ops are too small to split (on a busy
+        machine extra threads only contend: ~10x slower on 2 shared cores)."""
         try:
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -82,6 +86,10 @@ class ChatGenerator:
             raise ConfigError(f"{path} is not a model directory (no config.json); build one with "
                                     "`agentgym model init-tiny DIR` or pass a save_pretrained() directory")
         model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).to(device)
+        if threads == 0:
+            threads = 1 if sum(p.numel() for p in model.parameters()) < SMALL_MODEL_PARAMS else None
+        if threads:
+            torch.set_num_threads(threads)
         return cls(model, AutoTokenizer.from_pretrained(path))
 
     def close(self) -> None:
@@ -282,12 +290,15 @@ class ModelServer:
 
 
 def serve(path: str | os.PathLike, *, host: str = "127.0.0.1", port: int = 8000, model_name: str | None = None,
-          api_key: str | None = None) -> None:
-    """Blocking: serves ``path`` until interrupted (what ``agentgym serve-model`` runs)."""
+          api_key: str | None = None, threads: int | None = 0) -> None:
+    """Blocking: serves ``path`` until interrupted (what ``agentgym serve-model`` runs).
+
+    ``threads``: torch CPU threads (0 = auto, see :meth:`ChatGenerator.load`; None = torch's default).
+    """
     import uvicorn
 
     name = model_name or Path(path).name
-    generator = ChatGenerator.load(path)
+    generator = ChatGenerator.load(path, threads=threads)
     try:
         uvicorn.run(create_app(generator, model_name=name, api_key=api_key), host=host, port=port,
                     log_level="info")

@@ -6,10 +6,10 @@ server, and counts the chat requests that reached it. Separate venv; never impor
 verifiers 0.4 (``verifiers.v1``) has no in-process ToolEnv: a tool env is a ``vf.Taskset`` whose
 ``vf.Task`` brings a per-rollout ``vf.Toolset`` (MCP server), played by the built-in ``null`` chat
 harness in the ``subprocess`` runtime (model calls: harness → interception → ``EvalClient``).
-Episodes fan out as ``vf-eval`` does (``env.serving()``, ``env.run_slot`` under a semaphore), so
-the wall time includes verifiers' per-rollout processes (harness + tool server).
+Episodes fan out as ``vf-eval`` does (``env.run_slot`` under a semaphore); wall time includes
+verifiers' per-rollout processes (harness + tool server). Needs ``uv`` in the venv too.
 
-    /tmp/vf-venv/bin/python benchmarks/peer_verifiers.py http://127.0.0.1:8000/v1 64 16 8  # needs uv too
+    /tmp/vf-venv/bin/python benchmarks/peer_verifiers.py http://127.0.0.1:8000/v1 64 16 8
 """
 
 import asyncio
@@ -29,14 +29,14 @@ import verifiers.v1 as vf
 
 DELTAS = {"north": (-1, 0), "south": (1, 0), "east": (0, 1), "west": (0, -1)}
 EXIT_TEXT = "You found the exit!"
+__all__ = ["MazeTaskset"]  # verifiers loads the taskset `peer_verifiers` from this module
 
 
 class Maze:
     """The seeded grid maze of agentgym's ``toy/maze`` (same carving, start, goal and texts)."""
 
     def __init__(self, size: int, seed: int):
-        rng = random.Random(seed)
-        n = 2 * size + 1
+        rng, n = random.Random(seed), 2 * size + 1
         self.grid = grid = [["#"] * n for _ in range(n)]
         stack, seen = [(0, 0)], {(0, 0)}
         grid[1][1] = "."
@@ -69,8 +69,7 @@ class Maze:
         return f"Open directions: {', '.join(free)}. The exit is {' and '.join(hint) or 'here'}."
 
     def move(self, direction: str) -> str:
-        dr, dc = DELTAS[direction]
-        nxt = (self.pos[0] + dr, self.pos[1] + dc)
+        nxt = (self.pos[0] + DELTAS[direction][0], self.pos[1] + DELTAS[direction][1])
         if self.grid[nxt[0]][nxt[1]] != ".":
             return f"A wall blocks the way {direction}. {self.view()}"
         self.pos = nxt
@@ -121,13 +120,10 @@ class MazeTaskset(vf.Taskset[MazeTask, MazeConfig]):
                 for seed in range(self.config.num_tasks)]
 
 
-__all__ = ["MazeTaskset"]
-
-
 def start_sse_shim(upstream: str) -> tuple[str, list[int]]:
     """A counting pass-through to ``upstream`` in its own thread. verifiers' chat harness always
     streams, agentgym's stub answers JSON: ask unstreamed, re-frame with ``ChatDialect.stream_events``."""
-    from aiohttp import ClientSession, web
+    from aiohttp import ClientError, ClientSession, web
     from verifiers.v1.dialects.chat import ChatDialect
 
     dialect, count, sock = ChatDialect(), [0], socket.create_server(("127.0.0.1", 0))
@@ -137,10 +133,13 @@ def start_sse_shim(upstream: str) -> tuple[str, list[int]]:
         stream = body.pop("stream", False)
         body.pop("stream_options", None)
         count[0] += 1
-        async with request.app["http"].post(f"{upstream}/chat/completions", json=body) as reply:
-            raw = await reply.json()
-        if reply.status >= 400 or not stream:
-            return web.json_response(raw, status=reply.status)
+        try:
+            async with request.app["http"].post(f"{upstream}/chat/completions", json=body) as reply:
+                raw, status = await reply.json(), reply.status
+        except ClientError as e:
+            raw, status = {"error": {"message": f"cannot reach {upstream}: {e}", "type": "peer"}}, 502
+        if status >= 400 or not stream:
+            return web.json_response(raw, status=status)
         return web.Response(body=b"".join(dialect.stream_events(raw)), content_type="text/event-stream")
 
     async def serve() -> None:

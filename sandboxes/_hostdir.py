@@ -92,9 +92,19 @@ class HostDirSandbox(Sandbox):
             _cp_tree(Path(ref.path), staging)
             if self.owner is not None:
                 subprocess.run(["chown", "-R", "-P", f"{self.owner[0]}:{self.owner[1]}", str(staging)], check=True)
+            # Swap the contents, not the directory: a running bwrap has the directory itself bound
+            # at /workspace, and would keep seeing the old (deleted) one after a rename.
             old = self.root / "workspace.old"
-            os.rename(self.host_workspace, old)
-            os.rename(staging, self.host_workspace)
+            shutil.rmtree(old, ignore_errors=True)
+            old.mkdir()
+            for child in list(self.host_workspace.iterdir()):
+                os.rename(child, old / child.name)
+            for child in list(staging.iterdir()):
+                os.rename(child, self.host_workspace / child.name)
+            info = staging.stat()
+            os.chmod(self.host_workspace, info.st_mode & 0o7777)
+            os.chown(self.host_workspace, info.st_uid, info.st_gid)
+            staging.rmdir()
             shutil.rmtree(old, ignore_errors=True)
             tmp = self.root / "tmp"
             for child in tmp.iterdir():

@@ -1,0 +1,206 @@
+"""The persistent bwrap sandbox: its supervisor (pid 1), crash recovery, concurrency, timeouts, fallback."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from agentgym.sandboxes import Limits, make_sandbox
+from agentgym.sandboxes import _supervisor_client
+
+from agentgym.sandboxes.factory import bwrap_status
+
+pytestmark = pytest.mark.bwrap
+SMALL = Limits(timeout=10, memory_mb=512, pids=64, file_size_mb=64, output_bytes=4096)
+
+
+@functools.cache
+def backend_skip_reason(_backend: str) -> str | None:
+    status = bwrap_status()
+    return None if status.ok else f"bwrap unavailable: {status.detail}"
+
+
+@pytest.fixture
+async def sb():
+    reason = backend_skip_reason("bwrap")
+    if reason:
+        pytest.skip(reason)
+    sandbox = make_sandbox("bwrap", limits=SMALL)
+    async with sandbox:
+        assert sandbox.persistent and sandbox._supervisor.alive, sandbox._supervisor and sandbox._supervisor.failure()
+        yield sandbox
+
+
+async def processes(sandbox) -> str:
+    return (await sandbox.exec("ps -eo pid,args", timeout=10)).stdout
+
+
+async def test_supervisor_is_pid_1_and_survives_kill_attempts(sb):
+    r = await sb.exec("cat /proc/1/cmdline | tr '\\0' ' '; kill -9 1; kill -KILL -1; echo done")
+    assert "agentgym-supervisor" in r.stdout and r.stdout.endswith("done\n")
+    assert (await sb.exec("echo alive")).stdout == "alive\n"
+    assert sb.restarts == 0 and sb._supervisor.alive
+
+
+async def test_supervisor_is_not_readable_by_commands(sb):
+    r = await sb.exec("cat /proc/1/environ; ls /proc/1/fd")
+    assert r.exit_code != 0 and "Permission denied" in r.stderr
+
+
+async def test_crash_during_exec_restarts_with_workspace(sb):
+    await sb.write_file("kept.txt", "still here\n")
+    await sb.exec("echo tmpdata > /tmp/kept")
+    pid = sb._supervisor.child_pid
+    task = asyncio.create_task(sb.exec("sleep 30"))
+    await asyncio.sleep(0.5)
+    os.kill(pid, signal.SIGKILL)  # as if the supervisor had crashed
+    r = await asyncio.wait_for(task, 15)
+    assert r.exit_code == 137 and not r.timed_out and "supervisor died" in r.stderr
+    r = await sb.exec("cat kept.txt /tmp/kept")
+    assert r.stdout == "still here\ntmpdata\n"
+    assert "sleep 30" not in await processes(sb)
+    assert sb.restarts == 1 and sb._supervisor.child_pid != pid
+
+
+async def test_crash_while_idle_is_transparent(sb):
+    os.kill(sb._supervisor.child_pid, signal.SIGKILL)
+    await asyncio.sleep(0.2)
+    assert (await sb.exec("echo fine")).stdout == "fine\n"
+    assert sb.restarts == 1
+
+
+async def test_concurrent_execs_run_in_parallel(sb):
+    waiter = asyncio.create_task(sb.exec("while [ ! -f flag ]; do sleep 0.05; done; echo saw flag", timeout=10))
+    await asyncio.sleep(0.3)
+    r = await sb.exec("touch flag && echo set")
+    assert r.stdout == "set\n"
+    r = await waiter
+    assert r.ok and r.stdout == "saw flag\n"
+
+
+async def test_timeout_of_one_exec_spares_a_concurrent_one(sb):
+    slow = asyncio.create_task(sb.exec("sleep 2; echo finished", timeout=10))
+    r = await sb.exec("sleep 30", timeout=1)
+    assert r.timed_out
+    assert (await slow).stdout == "finished\n"
+
+
+async def test_timeout_kills_session_members_in_other_groups(sb):
+    # `set -m` gives each background job its own process group inside the command's session
+    r = await sb.exec("set -m; sleep 301 & sleep 302 & sleep 600", timeout=1)
+    assert r.timed_out
+    assert "sleep 30" not in await processes(sb)
+
+
+async def test_background_processes_end_with_their_exec(sb):
+    r = await sb.exec("sleep 303 & (setsid sleep 304 > /dev/null 2>&1 &); (setsid nohup sleep 305 &); echo started")
+    assert r.stdout == "started\n" and r.duration < 5
+    assert "sleep 30" not in await processes(sb)
+
+
+async def test_escaped_process_lives_only_while_another_exec_runs(sb):
+    holder = asyncio.create_task(sb.exec("while [ ! -f release ]; do sleep 0.05; done", timeout=30))
+    await asyncio.sleep(0.3)
+    await sb.exec("setsid sh -c 'touch escaped; exec sleep 306' > /dev/null 2>&1 & "
+                  "while [ ! -f escaped ]; do sleep 0.02; done")  # returns once it left the session
+    assert "sleep 306" in await processes(sb)  # documented: a setsid escapee waits for the sandbox to go idle
+    await sb.exec("touch release")
+    assert (await holder).ok
+    assert "sleep 306" not in await processes(sb)
+
+
+async def test_cancelled_exec_kills_its_command(sb):
+    task = asyncio.create_task(sb.exec("sleep 307"))
+    await asyncio.sleep(0.5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0.2)
+    assert "sleep 307" not in await processes(sb)
+
+
+async def test_fork_and_memory_bombs_leave_the_supervisor_alive(sb):
+    await sb.exec("bomb() { bomb | bomb & }; bomb", timeout=3)
+    await sb.exec(["python3", "-c", "x = bytearray(2 * 1024**3)"], timeout=10)
+    r = await sb.exec("echo ok; ps -e | wc -l")
+    ok, lines = r.stdout.split()
+    assert ok == "ok" and int(lines) <= 5  # header, supervisor, sh, ps, wc: no bomb left
+    assert sb.restarts == 0
+
+
+async def test_restore_is_seen_by_the_running_sandbox(sb):
+    await sb.write_file("state.txt", "v1")
+    ref = await sb.snapshot()
+    await sb.exec("echo v2 > state.txt; touch extra")
+    await sb.restore(ref)
+    r = await sb.exec("cat state.txt; ls")
+    assert r.stdout == "v1state.txt\n"
+    assert sb._supervisor.alive and sb.restarts == 0
+
+
+async def test_stdin_argv_and_env_reach_the_command(sb):
+    big = "x" * 200_000
+    script = "import os,sys; d=sys.stdin.read(); print(len(d), sys.argv[1], os.environ['K'])"
+    r = await sb.exec(["python3", "-c", script, "a b"], stdin=big, env={"K": "v"})
+    assert r.stdout == "200000 a b v\n"
+
+
+def test_usable_from_successive_event_loops():
+    if backend_skip_reason("bwrap"):
+        pytest.skip(backend_skip_reason("bwrap"))
+    sandbox = make_sandbox("bwrap", limits=SMALL)
+    try:
+        assert asyncio.run(sandbox.exec("echo one")).stdout == "one\n"
+        assert asyncio.run(sandbox.exec("echo two")).stdout == "two\n"
+        assert sandbox.restarts == 0
+    finally:
+        asyncio.run(sandbox.close())
+
+
+async def test_per_exec_mode_on_request():
+    if backend_skip_reason("bwrap"):
+        pytest.skip(backend_skip_reason("bwrap"))
+    async with make_sandbox("bwrap", limits=SMALL, persistent=False) as sandbox:
+        assert sandbox._supervisor is None
+        r = await sandbox.exec("cat /proc/1/cmdline | tr '\\0' ' '; echo; echo hi")
+        assert "agentgym-supervisor" not in r.stdout and r.stdout.endswith("hi\n")
+
+
+async def test_falls_back_to_per_exec_when_the_supervisor_cannot_start(monkeypatch, caplog):
+    if backend_skip_reason("bwrap"):
+        pytest.skip(backend_skip_reason("bwrap"))
+    monkeypatch.setattr(_supervisor_client, "BOOTSTRAP", "import sys; sys.exit('supervisor broke')")
+    with caplog.at_level(logging.WARNING, logger="agentgym.sandboxes.bwrap"):
+        async with make_sandbox("bwrap", limits=Limits(timeout=10)) as sandbox:
+            assert not sandbox.persistent and sandbox._supervisor is None
+            assert (await sandbox.exec("echo fallback")).stdout == "fallback\n"
+    assert "supervisor broke" in caplog.text
+
+
+def test_supervisor_refuses_to_run_outside_a_pid_namespace():
+    source = _supervisor_client.SOURCE
+    done = subprocess.run([sys.executable, "-I", "-S", str(source), "{}"], capture_output=True, text=True, timeout=30)
+    assert done.returncode != 0 and "pid is not 1" in done.stderr
+
+
+def test_replies_larger_than_the_output_cap_are_refused():
+    import base64
+
+    def wire(data: bytes, total: int) -> list:
+        return [base64.b64encode(data).decode(), "", total]
+
+    ok = {"op": "result", "id": 1, "exit_code": 0, "timed_out": False, "duration": 0.1,
+          "stdout": wire(b"x" * 100, 100), "stderr": wire(b"", 0)}
+    out, err = _supervisor_client.ExecReply.model_validate(ok).buffers(100)
+    assert out.text() == "x" * 100 and not out.truncated and err.text() == ""
+    with pytest.raises(ValueError, match="output cap"):
+        _supervisor_client.ExecReply.model_validate({**ok, "stdout": wire(b"x" * 101, 101)}).buffers(100)
+    with pytest.raises(ValueError, match="output cap"):
+        _supervisor_client.ExecReply.model_validate({**ok, "stdout": wire(b"x" * 10, 5)}).buffers(100)

@@ -22,6 +22,7 @@ test:
 
 bench:
 	@scripts/bootstrap.sh --docker
+	@benchmarks/setup_peers.sh
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 	@echo "results: benchmarks/RESULTS.md"
 

@@ -102,16 +102,19 @@ async def raw_client(url: str, requests: int, concurrency: int) -> float:
 
 
 def peer_row(url: str, episodes: int, concurrency: int, latency: float, turns: int) -> str:
-    py = os.environ.get("VERIFIERS_PYTHON", "/tmp/vf-venv/bin/python")
+    default = Path(__file__).resolve().parents[1] / ".venv-peers/verifiers/bin/python"
+    py = os.environ.get("VERIFIERS_PYTHON", str(default))
     if not Path(py).exists():
-        return f"| verifiers ToolEnv (peer) | – | – | – | not installed (set VERIFIERS_PYTHON to a venv with `verifiers`) |"
+        return "| verifiers (peer) | – | – | – | not installed: run benchmarks/setup_peers.sh |"
     out = subprocess.run([py, str(VF_PEER), url, str(episodes), str(concurrency), str(turns)],
                          capture_output=True, text=True, timeout=900)
     if out.returncode != 0:
-        return f"| verifiers ToolEnv (peer) | – | – | – | failed: {out.stderr.strip().splitlines()[-1][:120] if out.stderr.strip() else out.returncode} |"
+        return f"| verifiers (peer) | – | – | – | failed: {out.stderr.strip().splitlines()[-1][:120] if out.stderr.strip() else out.returncode} |"
     r = json.loads(out.stdout.strip().splitlines()[-1])
     ideal = latency * r["requests"] / concurrency
-    return f"| verifiers {r['version']} ToolEnv (peer) | {r['wall']:.2f} | {ideal:.2f} | {r['wall'] / ideal:.2f} | {r['requests']} requests |"
+    return (f"| verifiers {r['version']} Taskset+Toolset, null harness (peer) | {r['wall']:.2f} | {ideal:.2f} | "
+            f"{r['wall'] / ideal:.2f} | {r['requests']} requests: {episodes} episodes at concurrency {concurrency} "
+            f"(it starts a harness and a tool-server process per episode) |")
 
 
 def main() -> None:
@@ -120,12 +123,14 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--latency", type=float, default=0.05)
     ap.add_argument("--turns", type=int, default=8)
+    ap.add_argument("--peer-episodes", type=int, default=32, help="the peer spawns processes per episode: keep it small")
+    ap.add_argument("--peer-concurrency", type=int, default=16)
     a = ap.parse_args()
     proc, url = start_server(a.latency)
     try:
         eff = asyncio.run(engine_efficiency(url, a.episodes, a.concurrency, a.latency, a.turns))
         raw = asyncio.run(raw_client(url, eff["requests"], a.concurrency))
-        peer = peer_row(url, a.episodes, a.concurrency, a.latency, a.turns)
+        peer = peer_row(url, a.peer_episodes, a.peer_concurrency, a.latency, a.turns)
     finally:
         proc.terminate()
         proc.wait()

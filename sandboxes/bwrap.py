@@ -203,7 +203,8 @@ class BwrapSandbox(HostDirSandbox):
             argv = [*self._bwrap_args(self._bwrap, ["--as-pid-1"]), *self._drop_privileges(self.workdir),
                     _supervisor_python(), "-I", "-S", "-c"]
             supervisor = SupervisorProcess(argv, env=env, log=self.root / "supervisor.log", output_bytes=output)
-            await supervisor.start({"rlimits": self._rlimits(), "output_bytes": output})
+            await supervisor.start({"rlimits": self._rlimits(), "output_bytes": output,
+                                    "prlimit": _prlimit()})
         except (SupervisorDied, SandboxUnavailableError, OSError) as exc:
             log.warning("bwrap sandbox %s: persistent mode unavailable, using a bwrap per exec: %s", self.id, exc)
             self.persistent = False
@@ -280,6 +281,11 @@ class BwrapSandbox(HostDirSandbox):
     def _clone(self) -> BwrapSandbox:
         return BwrapSandbox(limits=self.limits, env=self.env, network=self.network, ro_binds=self.ro_binds,
                             persistent=self.persistent)
+
+
+def _prlimit() -> str | None:
+    """util-linux prlimit in the system dirs (visible inside); the supervisor spawns commands through it."""
+    return shutil.which("prlimit", path="/usr/bin:/bin:/usr/sbin:/sbin")
 
 
 def _supervisor_python() -> str:

@@ -145,6 +145,29 @@ async def test_restore_is_seen_by_the_running_sandbox(sb):
     assert sb._supervisor.alive and sb.restarts == 0
 
 
+@pytest.mark.parametrize("spawn", ["prlimit", "fork"])
+async def test_rlimits_apply_to_every_command(spawn, monkeypatch):
+    if backend_skip_reason("bwrap"):
+        pytest.skip(backend_skip_reason("bwrap"))
+    from agentgym.sandboxes import bwrap
+
+    if spawn == "fork":  # no prlimit binary: the supervisor forks and sets the limits itself
+        monkeypatch.setattr(bwrap, "_prlimit", lambda: None)
+    elif bwrap._prlimit() is None:
+        pytest.skip("util-linux prlimit is not installed")
+    limits = Limits(timeout=10, memory_mb=300, pids=50, file_size_mb=7, cpu_seconds=9)
+    async with make_sandbox("bwrap", limits=limits) as sandbox:
+        r = await sandbox.exec("ulimit -v; ulimit -f; ulimit -t; ulimit -c; ulimit -Hv; nonexistent-command-x", cwd=".")
+        assert r.stdout.split() == [str(300 << 10), str(7 << 11), "9", "0", str(300 << 10)]
+        r = await sandbox.exec(["nonexistent-command-x"])
+        assert r.exit_code == 127 and "nonexistent-command-x" in r.stderr
+        r = await sandbox.exec("pwd", cwd="missing-dir")
+        assert r.exit_code == 1 and "chdir" in r.stderr
+        if os.geteuid() == 0:
+            r = await sandbox.exec("grep 'Max processes' /proc/self/limits")
+            assert r.stdout.split()[2:4] == ["50", "50"]
+
+
 async def test_stdin_argv_and_env_reach_the_command(sb):
     big = "x" * 200_000
     script = "import os,sys; d=sys.stdin.read(); print(len(d), sys.argv[1], os.environ['K'])"

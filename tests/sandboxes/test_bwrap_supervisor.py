@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -227,3 +228,62 @@ def test_replies_larger_than_the_output_cap_are_refused():
         _supervisor_client.ExecReply.model_validate({**ok, "stdout": wire(b"x" * 101, 101)}).buffers(100)
     with pytest.raises(ValueError, match="output cap"):
         _supervisor_client.ExecReply.model_validate({**ok, "stdout": wire(b"x" * 10, 5)}).buffers(100)
+
+
+HOST_SCRIPT = """
+import asyncio, sys
+from agentgym.sandboxes import make_sandbox
+
+async def main():
+    sb = make_sandbox("bwrap")
+    await sb.start()
+    print(sb.id, flush=True)
+    await sb.exec("sleep 1000")
+
+asyncio.run(main())
+"""
+
+
+def test_nothing_survives_a_killed_host_process():
+    if backend_skip_reason("bwrap"):
+        pytest.skip(backend_skip_reason("bwrap"))
+    if os.geteuid() != 0:
+        pytest.skip("reading other processes' environment to find strays needs root")
+    from agentgym.sandboxes.base import MARKER_ENV, runtime_dir
+
+    host = subprocess.Popen([sys.executable, "-c", HOST_SCRIPT], stdout=subprocess.PIPE, text=True)
+    try:
+        sandbox_id = host.stdout.readline().strip()
+        assert sandbox_id.startswith("bwrap-")
+        needle = f"{MARKER_ENV}={sandbox_id}".encode()
+
+        def strays() -> list[int]:
+            found = []
+            for entry in os.listdir("/proc"):
+                try:
+                    with open(f"/proc/{entry}/environ", "rb") as handle:
+                        if needle in handle.read():
+                            with open(f"/proc/{entry}/stat") as stat:
+                                if stat.read().rsplit(")", 1)[1].split()[0] != "Z":
+                                    found.append(int(entry))
+                except (OSError, ValueError):
+                    pass
+            return found
+
+        for _ in range(100):  # wait until the exec is running: supervisor + sleep carry the marker
+            if len(strays()) >= 2:
+                break
+            time.sleep(0.05)
+        assert len(strays()) >= 2
+    finally:
+        host.kill()  # SIGKILL: no close(), no cleanup code runs
+        host.wait()
+    for _ in range(100):
+        if not strays():
+            break
+        time.sleep(0.05)
+    assert not strays()
+    from agentgym.sandboxes.cleanup import prune_dirs
+
+    leftover = runtime_dir() / f"agentgym-{sandbox_id}"  # the workspace stays for `agentgym sandbox prune`
+    assert str(leftover) in prune_dirs() and not leftover.exists()

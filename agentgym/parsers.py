@@ -148,7 +148,35 @@ def parse_react(text: str, tools: list[ToolSpec]) -> ParseResult:
     return ParseResult(text=text, error=None)
 
 
-_HERMES_RE = re.compile(r"<tool_call>(.*?)(?:</tool_call>|$)", re.S)
+_HERMES_OPEN, _HERMES_CLOSE = "<tool_call>", "</tool_call>"
+_JSON = json.JSONDecoder()
+
+
+def _hermes_blocks(text: str):
+    """Yields ``(start, end, body, obj)`` per ``<tool_call>`` block. The JSON object is decoded
+    first, so a ``</tool_call>`` inside an argument string does not end the block; ``obj`` is
+    None when the body is not JSON (then the block ends at the next ``</tool_call>`` or EOS)."""
+    pos = 0
+    while (start := text.find(_HERMES_OPEN, pos)) >= 0:
+        i = start + len(_HERMES_OPEN)
+        j = len(text) - len(text[i:].lstrip())
+        obj = None
+        try:
+            obj, stop = _JSON.raw_decode(text, j)
+            rest = text[stop:].lstrip()
+            if rest.startswith(_HERMES_CLOSE):
+                end = len(text) - len(rest) + len(_HERMES_CLOSE)
+            elif not rest or rest.startswith(_HERMES_OPEN):
+                end = stop  # unterminated at EOS (or directly followed by the next call)
+            else:
+                raise ValueError("text after the JSON object")
+        except (ValueError, RecursionError):
+            obj = None
+            close = text.find(_HERMES_CLOSE, i)
+            end = len(text) if close < 0 else close + len(_HERMES_CLOSE)
+        body = text[i:end].removesuffix(_HERMES_CLOSE)
+        yield start, end, body, obj
+        pos = end
 
 
 def parse_hermes(text: str, tools: list[ToolSpec] | None = None) -> ParseResult:
@@ -156,17 +184,22 @@ def parse_hermes(text: str, tools: list[ToolSpec] | None = None) -> ParseResult:
     text = (text or "")[:MAX_PARSE_CHARS]
     calls: list[ToolCall] = []
     error = None
-    for m in _HERMES_RE.finditer(text):
-        body = m.group(1).strip()
+    pieces: list[str] = []
+    pos = 0
+    for start, end, body, obj in _hermes_blocks(text):
+        pieces.append(text[pos:start])
+        pos = end
         try:
-            obj = json.loads(body)
+            if obj is None:
+                obj = json.loads(body.strip())
             if not isinstance(obj, dict) or not isinstance(obj.get("name"), str):
                 raise ValueError("needs a string `name`")
             args = obj.get("arguments", obj.get("parameters", {}))
             calls.append(ToolCall(name=obj["name"], arguments=args if isinstance(args, str) else json.dumps(args)))
         except (ValueError, RecursionError) as e:
             error = f'a <tool_call> block is not valid JSON of the form {{"name": ..., "arguments": {{...}}}} ({str(e)[:80]})'
-    content = _HERMES_RE.sub("", text).strip()
+    pieces.append(text[pos:])
+    content = "".join(pieces).strip()
     return ParseResult(tool_calls=calls, text=content, error=None if calls else error)
 
 

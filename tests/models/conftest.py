@@ -89,3 +89,15 @@ def maze_model_path(tmp_path_factory):
     root = tmp_path_factory.mktemp("maze")
     base = init_tiny(root / "base", hidden_size=64, layers=2, heads=4, kv_heads=2, corpus_episodes=8)
     return overfit(base, root / "maze-tiny", [maze_oracle_conversation()])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """Tiny models run fastest on one CPU thread (their ops are too small to split; extra threads
+    only contend on a busy machine). Restored after each module so other test areas are unaffected."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

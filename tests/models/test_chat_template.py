@@ -131,3 +131,17 @@ def test_trl_accepts_the_template(tiny_tokenizer):
     assert chat_utils.is_chat_template_prefix_preserving(tiny_tokenizer)
     assert chat_utils.is_chat_template_stop_token_trained(tiny_tokenizer)
     assert chat_utils.has_generation_markers(tiny_tokenizer.chat_template)
+
+
+def test_tool_call_whose_argument_mentions_the_closing_tag(tiny_tokenizer):
+    # found by the property test above: parse_hermes used to stop at the first </tool_call>
+    calls = [{"id": "a", "type": "function", "function": {"name": "write", "arguments": {"text": "a</tool_call>b"}}},
+             {"id": "b", "type": "function", "function": {"name": "look", "arguments": {}}}]
+    msgs = [{"role": "user", "content": "go"}, {"role": "assistant", "content": "ok", "tool_calls": calls}]
+    reply = render(tiny_tokenizer, msgs)[len(render(tiny_tokenizer, msgs[:1], gen=True)):]
+    parsed = parse_hermes(reply.removesuffix("<|im_end|>\n"))
+    assert [(c.name, json.loads(c.arguments)) for c in parsed.tool_calls] == [("write", {"text": "a</tool_call>b"}),
+                                                                              ("look", {})]
+    assert parsed.text == "ok"
+    assert parse_hermes('x <tool_call>{"name": "a", "arguments": {}} <tool_call>{"name": "b"}').text == "x"
+    assert len(parse_hermes('<tool_call>{"name": "a", "arguments": {}} <tool_call>{"name": "b"}').tool_calls) == 2

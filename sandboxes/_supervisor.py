@@ -105,6 +105,8 @@ class Supervisor:
             wait += [c.drain_until for c in self.commands.values() if c.drain_until is not None]
             timeout = max(0.0, min(wait) - now) if wait else None
             for key, events in self.sel.select(timeout):
+                if self.sel.get_map().get(key.fd) is not key:
+                    continue  # closed (or its number reused) by an earlier event of this batch
                 if key.data == "requests":
                     if not self.read_requests():
                         return  # the host closed the pipe: exit, the kernel kills the namespace
@@ -259,6 +261,8 @@ class Supervisor:
                    "duration": time.monotonic() - started})
 
     def feed_stdin(self, command):
+        if command.stdin_fd is None:
+            return
         try:
             sent = os.write(command.stdin_fd, command.stdin[:65536])
             command.stdin = command.stdin[sent:]

@@ -1,0 +1,45 @@
+"""The CPU demo pipeline end to end in a tiny configuration (structure and finite metrics, not the gain)."""
+
+import json
+import math
+
+from agentgym.trainers.demo import DemoSettings, main, one_sided_p, run_demo, table
+
+
+def test_demo_pipeline_writes_the_run_directory(tmp_path):
+    out = tmp_path / "demo"
+    settings = DemoSettings(hidden_size=32, layers=1, vocab_size=512, sft_episodes=16, sft_epochs=1, grpo_steps=2,
+                            batch=8, num_generations=4, eval_episodes=8, max_new_tokens=16, max_completion_length=64)
+    s = run_demo(out, settings, quiet=True)
+    for name in ("report.md", "summary.json", "metrics.jsonl", "learning_curve.png", "sft/model/config.json"):
+        assert (out / name).exists(), name
+    assert (out / "learning_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    saved = json.loads((out / "summary.json").read_text())
+    assert saved["settings"]["grpo_steps"] == 2 and saved["sft_data"]["episodes"] == 16
+    for stage in ("base", "sft", "grpo"):
+        r = saved[stage]
+        assert r["episodes"] == 8 and 0.0 <= r["success_rate"] <= 1.0 and r["errors"] == 0
+        lo, hi = r["success_ci95"]
+        assert 0.0 <= lo <= r["success_rate"] <= hi <= 1.0
+    assert math.isfinite(saved["gain"]) and 0.0 <= saved["gain_p_value"] <= 1.0
+    steps = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    logged = [r for r in steps if "agentgym/success" in r]
+    assert [r["step"] for r in logged] == [1, 2]
+    assert all(math.isfinite(r["loss"]) and math.isfinite(r["reward"]) for r in logged)
+    report = (out / "report.md").read_text()
+    assert table(s) in report and "GRPO gain over SFT" in report
+
+
+def test_one_sided_p_value():
+    assert one_sided_p(30, 100, 60, 100) < 0.001
+    assert one_sided_p(60, 100, 30, 100) > 0.99
+    assert abs(one_sided_p(50, 100, 50, 100) - 0.5) < 1e-9
+    assert one_sided_p(0, 0, 1, 1) == 1.0
+
+
+def test_cli_rejects_nonsense_sizes(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit):
+        main(["--eval-episodes", "0"])
+    assert "must be >= 1" in capsys.readouterr().err

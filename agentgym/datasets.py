@@ -79,7 +79,9 @@ def _read(source: str | Path | Iterable[Trajectory | dict[str, Any]]) -> list[Tr
                 out.append(Trajectory.model_validate_json(line))
             except ValueError as e:
                 raise ConfigError(f"{path}:{n} is not a trajectory record: {str(e)[:200]}") from e
-        return out
+        from .engine import latest_per_episode
+
+        return latest_per_episode(out)  # a resumed run's redone episodes supersede their failed attempts
     return [t if isinstance(t, Trajectory) else Trajectory.model_validate(t) for t in source]
 
 

@@ -150,8 +150,13 @@ class TrajectoryWriter:
         os.close(self.fd)
 
 
-def load_trajectories(path: str | Path, *, repair: bool = False) -> list[Trajectory]:
-    """Reads ``trajectories.jsonl``; a torn last line (killed mid-write) is skipped (and cut when ``repair``)."""
+def load_trajectories(path: str | Path, *, repair: bool = False, latest: bool = True) -> list[Trajectory]:
+    """Reads ``trajectories.jsonl``; a torn last line (killed mid-write) is skipped (and cut when ``repair``).
+
+    The file is append-only: a resumed run appends the episodes it redoes (the errored ones)
+    after their failed attempts. With ``latest`` (default) each episode appears once, as its
+    last written record, in file order of first appearance; ``latest=False`` returns every line.
+    """
     path = Path(path)
     if not path.exists():
         return []
@@ -168,6 +173,20 @@ def load_trajectories(path: str | Path, *, repair: bool = False) -> list[Traject
             out.append(Trajectory.model_validate_json(line))
         except ValueError:
             continue
+    return latest_per_episode(out) if latest else out
+
+
+def latest_per_episode(trajectories: list[Trajectory]) -> list[Trajectory]:
+    """One record per episode number (its last), in order of first appearance; unnumbered ones kept."""
+    last: dict[int, Trajectory] = {t.episode: t for t in trajectories if t.episode is not None}
+    seen: set[int] = set()
+    out = []
+    for t in trajectories:
+        if t.episode is None:
+            out.append(t)
+        elif t.episode not in seen:
+            seen.add(t.episode)
+            out.append(last[t.episode])
     return out
 
 
@@ -315,4 +334,4 @@ def run(env: str | EnvFactory, policy: Any, **kwargs: Any) -> RunSummary:
     raise RuntimeError("agentgym.run() was called inside a running event loop; use `await agentgym.arun(...)`")
 
 
-__all__ = ["rollout", "arun", "run", "with_retries", "load_trajectories", "TrajectoryWriter", "Usage"]
+__all__ = ["rollout", "arun", "run", "with_retries", "load_trajectories", "latest_per_episode", "TrajectoryWriter", "Usage"]

@@ -95,6 +95,11 @@ async def test_unreachable_base_url_then_resume_completes(tmp_path):
         s2 = await arun("toy/maze", OpenAIPolicy("stub", base_url=server.url), episodes=3, out=tmp_path,
                         progress=False, resume=True, max_turns=2)
     assert s2.errors == 0 and s2.episodes == 3
+    path = tmp_path / "trajectories.jsonl"
+    every = load_trajectories(path, latest=False)  # nothing is lost: the failed attempts stay in the file
+    assert [t.termination for t in every].count("error") == 3 and len(every) == 6
+    latest = load_trajectories(path)  # but each episode reads back once, as its redone record
+    assert sorted(t.episode for t in latest) == [0, 1, 2] and not any(t.error for t in latest)
 
 
 def test_missing_api_key_names_the_variable(monkeypatch):

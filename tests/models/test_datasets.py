@@ -43,6 +43,16 @@ async def test_rows_are_openai_messages_with_tools(oracle_run):
         load_trajectories(oracle_run / "trajectories.jsonl")).to_list()
 
 
+async def test_a_redone_episode_supersedes_its_failed_attempt(oracle_run, tmp_path):
+    lines = (oracle_run / "trajectories.jsonl").read_text().splitlines()
+    good = agentgym.Trajectory.model_validate_json(lines[0])
+    failed = good.model_copy(update={"termination": "error", "error": "boom", "success": False, "messages": good.messages[:2]})
+    path = tmp_path / "trajectories.jsonl"
+    path.write_text(failed.model_dump_json() + "\n" + "\n".join(lines) + "\n")  # as a resumed run leaves it
+    ds = trajectories_to_dataset(path)
+    assert len(ds) == 4 and all(ds["success"]) and ds[0]["termination"] == "done"
+
+
 async def test_only_success_and_clear_errors(tmp_path):
     out = tmp_path / "random"
     await agentgym.arun("toy/maze", RandomPolicy(seed=0), episodes=4, out=out, progress=False, max_turns=2,

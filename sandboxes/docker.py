@@ -105,6 +105,16 @@ class DockerSandbox(Sandbox):
                 f"docker image {self.image!r} is not present and images are never pulled; build it with: "
                 "agentgym sandbox build   (or: python -m agentgym.sandboxes.cli build)"
             ) from None
+        network = self.network if isinstance(self.network, str) else "bridge" if self.network else "none"
+        if network not in ("none", "host"):
+            try:
+                self._client.networks.get(network)
+            except docker.errors.NotFound:
+                raise SandboxUnavailableError(
+                    f"docker network {network!r} does not exist on this daemon (started with --bridge=none?); "
+                    "opt in with network='host' (the host's network, loopback included) or create one: "
+                    f"docker network create {network}"
+                ) from None
         limits, labels = self.limits, labels_for(self.id)
         uid, gid = self.user.split(":") if ":" in self.user else (self.user, self.user)
         self._volume = self._client.volumes.create(
@@ -112,7 +122,6 @@ class DockerSandbox(Sandbox):
             driver_opts={"type": "tmpfs", "device": "tmpfs",
                          "o": f"size={limits.disk_mb}m,uid={uid},gid={gid},mode=0755"},
         )
-        network = self.network if isinstance(self.network, str) else "bridge" if self.network else "none"
         self._container = self._client.containers.run(
             self.image, ["sleep", "infinity"], name=f"agentgym-{self.id}", detach=True, init=True,
             user=INIT_USER, labels=labels, network_mode=network, read_only=True,

@@ -67,11 +67,12 @@ def _build_policy(args: argparse.Namespace):
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from .registry import spec
     from .engine import arun
+    from .registry import check_kwargs, spec
 
     spec(args.env_id)  # unknown ids fail here, before anything is written
     env_kwargs = parse_env_args(args.env_arg)
+    check_kwargs(args.env_id, env_kwargs)  # and so do --env-arg keys the env does not take
     if args.format != "openai":
         env_kwargs["format"] = args.format
     policy = _build_policy(args)

@@ -11,11 +11,12 @@ each entry point names a module or a zero-argument callable that calls :func:`re
 from __future__ import annotations
 
 import difflib
+import inspect
 import importlib
 from importlib import metadata
 from typing import Any, Callable
 
-from .errors import EnvNotFoundError, MissingDependencyError, RegistrationError
+from .errors import ConfigError, EnvNotFoundError, MissingDependencyError, RegistrationError
 from .types import EnvSpec
 
 ENTRY_POINT_GROUP = "agentgym.environments"
@@ -124,6 +125,28 @@ def load_entry_point(ep: str) -> Callable[..., Any]:
     return obj
 
 
+def check_kwargs(id: str, kwargs: dict[str, Any]) -> None:
+    """Raises :class:`ConfigError` naming the accepted arguments when ``id``'s factory would reject a key.
+
+    Cheap (no env is built), so a run can fail on ``--env-arg bogus=1`` before it writes anything.
+    """
+    factory = load_entry_point(spec(id).entry_point)
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):  # builtins / C callables: let the call decide
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    accepted = [n for n, p in params.items()
+                if n != "self" and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)]
+    for key in kwargs:
+        if key not in accepted and key != "max_turns":
+            close = difflib.get_close_matches(key, accepted, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"{id} takes no argument {key!r}.{hint} It takes: "
+                              f"{', '.join(accepted) or 'no arguments'} (and max_turns).")
+
+
 def make(id: str, *, format: str | None = None, **kwargs: Any):
     """Builds a registered env. ``format`` (``tags`` | ``react``) wraps it for text-only models.
 
@@ -134,6 +157,7 @@ def make(id: str, *, format: str | None = None, **kwargs: Any):
     """
     s = spec(id)
     factory = load_entry_point(s.entry_point)
+    check_kwargs(id, kwargs)
     max_turns = kwargs.pop("max_turns", None)
     env = factory(**{**s.kwargs, **kwargs})
     env.spec = s.model_copy(update={"max_turns": max_turns or s.max_turns, "kwargs": {**s.kwargs, **kwargs}})
@@ -154,4 +178,4 @@ register(
     max_turns=30, tags=["toy", "tools"],
 )
 
-__all__ = ["register", "make", "list_envs", "spec", "reload_plugins", "ENTRY_POINT_GROUP"]
+__all__ = ["register", "make", "check_kwargs", "list_envs", "spec", "reload_plugins", "ENTRY_POINT_GROUP"]

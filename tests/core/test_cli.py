@@ -34,11 +34,13 @@ def test_eval_model_through_openai_endpoint(tmp_path, capsys):
     (["eval", "toy/mazee", "--policy", "oracle"], "Did you mean 'toy/maze'"),
     (["eval", "toy/maze", "--policy", "oracle", "--env-arg", "size"], "key=value"),
     (["eval", "toy/maze", "--model", "m", "--api-key-env", "NO_SUCH_KEY_VAR"], "NO_SUCH_KEY_VAR"),
+    (["eval", "toy/maze", "--policy", "oracle", "--env-arg", "sise=3"], "no argument 'sise'. Did you mean 'size'?"),
 ])
 def test_bad_input_exits_2_with_message(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()  # failed before anything was written
 
 
 def test_unreachable_endpoint_fails_clearly_and_resumes(tmp_path, capsys):

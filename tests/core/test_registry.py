@@ -26,6 +26,12 @@ def test_unknown_id_suggests_close_matches():
     assert "Did you mean 'toy/maze'" in str(e.value) and "agentgym list" in str(e.value)
 
 
+def test_unknown_constructor_argument_names_the_accepted_ones():
+    with pytest.raises(agentgym.ConfigError, match=r"toy/maze takes no argument 'sise'\. Did you mean 'size'\? It takes: size"):
+        agentgym.make("toy/maze", sise=3)
+    agentgym.registry.check_kwargs("toy/maze", {"size": 3, "max_turns": 4})  # accepted: no error
+
+
 def test_register_validates_ids_and_conflicts():
     with pytest.raises(RegistrationError, match="namespaced"):
         agentgym.register("maze", "x:y")

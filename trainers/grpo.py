@@ -20,14 +20,16 @@ import asyncio
 import json
 import random
 import statistics
+import warnings
 from typing import Any, Callable, Sequence
 
 from agentgym.registry import make
 
 from .arpo import ArpoConfig, arpo_rollout, token_advantages
 from .episodes import EpisodeRecord, EpisodeStart, Generator, play_episodes
-from .gated import GatedReward, shape_episode
+from .gated import OUTCOME, GatedReward, shape_episode
 from .schedule import HorizonSchedule, ReplayBuffer, ReplayConfig
+from .vllm import VLLMGenerator
 
 TASK_PREFIX = "agentgym-task "
 
@@ -95,9 +97,7 @@ class AgentRollout:
         return self.horizon.max_turns(step) if self.horizon else self.max_turns
 
     def __call__(self, prompts: list, trainer: Any) -> dict[str, list]:
-        model = trainer.accelerator.unwrap_model(trainer.model)
-        generator = Generator(model, trainer.processing_class, temperature=trainer.temperature,
-                              top_p=trainer.top_p, max_new_tokens=self.max_new_tokens)
+        generator = self.generator_for(trainer)
         n = trainer.num_generations
         budget = self.max_completion_length or trainer.max_completion_length
         step = trainer.state.global_step
@@ -108,7 +108,16 @@ class AgentRollout:
         self.history.append({"step": step, **self.metrics(records)})
         return out
 
-    def collect(self, generator: Generator, prompts: list, group_size: int, *, max_turns: int,
+    def generator_for(self, trainer: Any) -> Generator | VLLMGenerator:
+        """transformers ``generate`` on the training model, or TRL's vLLM backend when ``use_vllm``."""
+        model = trainer.accelerator.unwrap_model(trainer.model)
+        if getattr(trainer, "use_vllm", False):
+            return VLLMGenerator(trainer.vllm_generation, trainer.processing_class, max_new_tokens=self.max_new_tokens,
+                                 model=model, temperature=trainer.temperature)
+        return Generator(model, trainer.processing_class, temperature=trainer.temperature, top_p=trainer.top_p,
+                         max_new_tokens=self.max_new_tokens)
+
+    def collect(self, generator: Generator | VLLMGenerator, prompts: list, group_size: int, *, max_turns: int,
                 max_completion_length: int) -> list[EpisodeRecord]:
         """Plays ``len(prompts)`` episodes (consecutive groups of ``group_size`` share a task)."""
         if len(prompts) % group_size:
@@ -136,7 +145,25 @@ class AgentRollout:
             out += group
         self.last_records = out
         self.last_nodes = [r.nodes for r in out]
+        self._check_channels(out)
         return out
+
+    def _check_channels(self, records: list[EpisodeRecord]) -> None:
+        """Warns once when the shaping reads step channels that even successful episodes never emitted.
+
+        Checked on the first batch with a success (a model that cannot play yet emits few channels).
+        """
+        solved = [r for r in records if r.success and not r.error]
+        if self.shaping is None or getattr(self, "_channels_checked", False) or not solved:
+            return
+        self._channels_checked = True
+        seen = {name for r in records for step in r.channels for name in step}
+        missing = [lv.channel for lv in self.shaping.levels if lv.channel != OUTCOME and lv.channel not in seen]
+        if missing:
+            warnings.warn(
+                f"reward shaping reads step channel(s) {missing}, which no step of {len(records)} episodes "
+                f"({len(solved)} solved) emitted (channels seen: {sorted(seen)}): those levels add nothing. Set "
+                "reward.step_channel to one of the env's channels.", stacklevel=2)
 
     def episode_return(self, record: EpisodeRecord) -> float:
         if record.error:

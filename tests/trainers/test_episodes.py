@@ -91,3 +91,30 @@ def test_env_error_yields_a_masked_zero_reward_episode(tiny):
     assert r.termination == "error" and "simulator crashed" in r.error
     assert r.reward == 0.0 and not r.success
     assert set(r.env_mask) == {0}
+
+
+def test_shaping_on_a_channel_the_env_never_emits_warns_once():
+    import warnings
+
+    import pytest
+
+    from agentgym.trainers.episodes import EpisodeRecord
+    from agentgym.trainers.gated import GatedReward
+
+    def record(success, channels):
+        return EpisodeRecord(prompt_ids=[1], completion_ids=[2], logprobs=[0.0], env_mask=[1], nodes=[1],
+                             success=success, channels=channels)
+
+    rollout = AgentRollout("toy/maze", max_turns=1, shaping=GatedReward.two_level("no_such_channel"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing solved yet: too early to tell
+        rollout._check_channels([record(False, [{"format": -1.0}])])
+    with pytest.warns(UserWarning, match=r"\['no_such_channel'\].*1 solved.*channels seen: \['format', 'outcome'\]"):
+        rollout._check_channels([record(True, [{"format": 0.0}, {"outcome": 1.0}]), record(False, [])])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once
+        rollout._check_channels([record(True, [{"format": 0.0}])])
+    fine = AgentRollout("toy/maze", max_turns=1, shaping=GatedReward.two_level("progress"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fine._check_channels([record(True, [{"progress": 1.0}, {"outcome": 1.0}])])

@@ -3,7 +3,7 @@
     import agentgym
     env = agentgym.make("toy/maze")
     traj = await agentgym.rollout(env, agentgym.OraclePolicy(), seed=0)
-    summary = await agentgym.run("toy/maze", agentgym.RandomPolicy(), episodes=16, out="runs/maze")
+    summary = agentgym.run("toy/maze", agentgym.RandomPolicy(), episodes=16, out="runs/maze")  # or await agentgym.arun(...)
 
 Importing agentgym prints, creates and starts nothing; heavy parts load on first use.
 """

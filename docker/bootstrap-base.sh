@@ -12,7 +12,17 @@
 set -euo pipefail
 
 SUITE="${DEBIAN_SUITE:-bookworm}"
-MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+# The Debian mirror: $DEBIAN_MIRROR, else the first one this machine's apt uses.
+apt_mirror() {
+    { grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}'
+      grep -hE '^deb ' /etc/apt/sources.list 2>/dev/null | awk '{print $2}'; } \
+        | grep -v -- '-security' | grep -E '/debian/?$' | head -n1
+}
+MIRROR="${DEBIAN_MIRROR:-$(apt_mirror)}"
+if [ -z "$MIRROR" ]; then
+    echo "bootstrap-base: no Debian mirror found in /etc/apt; set DEBIAN_MIRROR=<url of a Debian mirror>" >&2
+    exit 1
+fi
 BASE_TAG="${BASE_TAG:-agentgym/base:${SUITE}}"
 CACHE_DIR="${AGENTGYM_ROOTFS_CACHE:-/var/cache/agentgym}"
 PACKAGES="python3,python3-pytest,git,make,gcc,libc6-dev,procps,ca-certificates"

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
 PY="$VENV/bin/python"
-APT_PACKAGES="chromium docker.io bubblewrap debootstrap git ca-certificates"
+APT_PACKAGES="python3 python3-venv python3-dev chromium docker.io bubblewrap debootstrap git ca-certificates"
 
 log() { printf '\033[1m[bootstrap]\033[0m %s\n' "$*"; }
 

@@ -43,13 +43,13 @@ async def test_tcp_connect_to_host_loopback_port(isolated):
 
 async def test_dns_lookup_fails(isolated):
     sb, _ = isolated
-    r = await sb.exec(["python3", "-c", "import socket; print(socket.getaddrinfo('deb.debian.org', 80))"], timeout=10)
+    r = await sb.exec(["python3", "-c", "import socket; print(socket.getaddrinfo('example.com', 80))"], timeout=10)
     assert r.exit_code != 0 and "gaierror" in r.stderr
 
 
 async def test_connect_to_external_address_fails(isolated):
     sb, _ = isolated
-    r = await sb.exec(["python3", "-c", PY_CONNECT, "151.101.2.132", "80"], timeout=10)
+    r = await sb.exec(["python3", "-c", PY_CONNECT, "192.0.2.1", "80"], timeout=10)
     assert "CONNECTED" not in r.stdout and "unreachable" in r.stdout.lower()
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+import agentgym
+
 from agentgym.errors import ConfigError
 from agentgym.trainers.config import load_config
 from agentgym.trainers.schedule import HorizonSchedule, ReplayBuffer, ReplayConfig
@@ -22,6 +24,7 @@ def test_every_example_config_validates():
     for f in files:
         gpu = f.stem.endswith("-gpu")  # bf16/GPU settings are checked by TRL on a GPU machine only
         cfg = load_config(f, build_trl=not gpu)
+        agentgym.spec(cfg.env.id)  # every example trains on a registered env
         args = cfg.grpo_args(build=not gpu)
         assert (args["num_generations"] if gpu else args.num_generations) >= 2, f
 

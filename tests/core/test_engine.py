@@ -65,9 +65,12 @@ async def test_failures_are_recorded_not_raised(tmp_path):
     assert t.termination == "timeout" and "0.2" in t.error
 
 
-async def test_retries_transient_errors_then_succeeds():
-    with StubOpenAIServer(fail_first=3, fail_status=429) as server:
-        policy = OpenAIPolicy("stub", base_url=server.url)
+@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
+@pytest.mark.parametrize("status", [429, 500, 503])
+async def test_retries_transient_errors_then_succeeds(status, transport):
+    with StubOpenAIServer(fail_first=3, fail_status=status) as server:
+        policy = OpenAIPolicy("stub", base_url=server.url, transport=transport)
+        assert policy.transport == transport
         t = await rollout(agentgym.make("toy/maze", max_turns=2), policy, seed=0)
         assert t.termination == "max_turns" and t.error is None
         assert len(server.requests) == 3 + 2
@@ -76,6 +79,21 @@ async def test_retries_transient_errors_then_succeeds():
         assert sent["tools"][1]["function"]["name"] == "move"
         assert sent["messages"][2]["tool_calls"][0]["type"] == "function"
         await policy.aclose()
+
+
+async def test_timeouts_are_retried_then_reported():
+    with StubOpenAIServer(latency=2.0) as server:
+        policy = OpenAIPolicy("stub", base_url=server.url, timeout=0.2)
+        t = await rollout(agentgym.make("toy/maze", max_turns=2), policy, seed=0, retries=1)
+        assert t.termination == "error" and "gave up after 2 attempts" in t.error and "Timeout" in t.error
+        assert len(server.requests) == 2
+        await policy.aclose()
+
+
+def test_default_transport_and_bad_transport():
+    assert OpenAIPolicy("m", base_url="http://127.0.0.1:1/v1").transport == "aiohttp"  # agentgym depends on openai[aiohttp]
+    with pytest.raises(ConfigError, match="transport must be auto, aiohttp or httpx"):
+        OpenAIPolicy("m", base_url="http://127.0.0.1:1/v1", transport="curl")
 
 
 async def test_fatal_http_error_is_not_retried():
@@ -90,7 +108,7 @@ async def test_unreachable_base_url_then_resume_completes(tmp_path):
     dead = f"http://127.0.0.1:{free_port()}/v1"
     s = await arun("toy/maze", OpenAIPolicy("stub", base_url=dead), episodes=3, out=tmp_path, progress=False,
                    retries=1, max_turns=2)
-    assert s.errors == 3 and "APIConnectionError" in s.first_error
+    assert s.errors == 3 and f"from {dead}" in s.first_error and "ConnectionRefusedError" in s.first_error
     with StubOpenAIServer() as server:
         s2 = await arun("toy/maze", OpenAIPolicy("stub", base_url=server.url), episodes=3, out=tmp_path,
                         progress=False, resume=True, max_turns=2)

@@ -53,8 +53,8 @@ def _single_param(spec: ToolSpec) -> str | None:
     return None
 
 
-def _body_to_arguments(body: str, spec: ToolSpec) -> tuple[str | None, str | None]:
-    """Tag/ReAct body → (JSON arguments, error)."""
+def _body_to_arguments(body: str, spec: ToolSpec, format: Format = "tags") -> tuple[str | None, str | None]:
+    """Tag/ReAct body → (JSON arguments, error); the error's example is written in ``format``."""
     stripped = body.strip()
     props = spec.parameters.get("properties", {})
     if not props:
@@ -76,10 +76,9 @@ def _body_to_arguments(body: str, spec: ToolSpec) -> tuple[str | None, str | Non
             except ValueError:
                 value = stripped  # the env's validator explains the type error
         return json.dumps({single: value}), None
-    return None, (
-        f"`{spec.name}` takes several arguments; write them as a JSON object, e.g. "
-        f"<{spec.name}>{json.dumps({k: '...' for k in props})}</{spec.name}>"
-    )
+    example = json.dumps({k: "..." for k in props})
+    example = f"Action: {spec.name}[{example}]" if format == "react" else f"<{spec.name}>{example}</{spec.name}>"
+    return None, f"`{spec.name}` takes several arguments; write them as a JSON object, e.g. {example}"
 
 
 _TAG_RE_CACHE: dict[tuple[str, ...], re.Pattern[str]] = {}
@@ -138,7 +137,7 @@ def parse_react(text: str, tools: list[ToolSpec]) -> ParseResult:
         name, body = m.group(1), m.group(2)
         if name not in specs:
             return ParseResult(text=text, error=f"unknown action `{name[:60]}`; available: {', '.join(specs)}")
-        args, err = _body_to_arguments(body, specs[name])
+        args, err = _body_to_arguments(body, specs[name], "react")
         if err:
             return ParseResult(text=text, error=err)
         return ParseResult(tool_calls=[ToolCall(name=name, arguments=args)], text=text[: m.start()].strip())
@@ -256,23 +255,43 @@ def render_tool_prompt(tools: list[ToolSpec], format: Format, result_tag: str = 
     return listing
 
 
+def _same_arguments(parsed: ParseResult, args: object) -> bool:
+    if len(parsed.tool_calls) != 1:
+        return False
+    try:
+        got = json.loads(parsed.tool_calls[0].arguments)
+    except (json.JSONDecodeError, RecursionError):
+        return False
+    return json.dumps(got, sort_keys=True) == json.dumps(args, sort_keys=True)
+
+
 def render_tool_call(call: ToolCall, spec: ToolSpec | None, format: Format) -> str:
-    """Writes a structured call in a text format (used to turn oracle actions into text)."""
+    """Writes a structured call in a text format (used to turn oracle actions into text).
+
+    A single argument is written verbatim (``<search>capital of Veloria</search>``) when that
+    parses back to the same call; otherwise (a value with surrounding spaces, starting with
+    ``{``, containing ``</search>`` or ``<think>``, a boolean, ...) the arguments are written
+    as a JSON object with ``<`` escaped, which always parses back exactly.
+    """
     try:
         args = json.loads(call.arguments or "{}")
     except json.JSONDecodeError:
         args = {}
-    body = json.dumps(args)
-    if spec is not None and isinstance(args, dict) and len(args) == 1 and _single_param(spec) in args:
-        value = args[_single_param(spec)]
-        body = value if isinstance(value, str) else json.dumps(value)
-    elif not args:
-        body = ""
-    if format == "react":
-        return f"Action: {call.name}[{body}]"
     if format == "hermes":
         return f'<tool_call>\n{json.dumps({"name": call.name, "arguments": args})}\n</tool_call>'
-    return f"<{call.name}>{body}</{call.name}>"
+
+    def wrap(body: str) -> str:
+        return f"Action: {call.name}[{body}]" if format == "react" else f"<{call.name}>{body}</{call.name}>"
+
+    if not args:
+        return wrap("")
+    if spec is not None and isinstance(args, dict) and len(args) == 1 and _single_param(spec) in args:
+        value = args[_single_param(spec)]
+        text = wrap(value if isinstance(value, str) else json.dumps(value))
+        parser = parse_react if format == "react" else parse_tags
+        if _same_arguments(parser(text, [spec]), args):
+            return text
+    return wrap(json.dumps(args).replace("<", "\\u003c"))
 
 
 def render_tool_result(content: str, format: Format, result_tag: str = "result") -> str:

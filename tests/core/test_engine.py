@@ -1,6 +1,9 @@
+"""The engine: rollouts, run directories, retries, resume, concurrency and the live progress bar."""
+
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -40,6 +43,55 @@ async def test_run_writes_run_directory(tmp_path):
     assert json.loads((tmp_path / "config.json").read_text())["env_kwargs"] == {"size": 2}
     with pytest.raises(ConfigError, match="resume"):
         await arun("toy/maze", RandomPolicy(), episodes=1, out=tmp_path, progress=False)
+
+
+class ForgetfulOracle(OraclePolicy):
+    """The oracle on odd-numbered episodes, an empty plan (so a failure) on even ones."""
+
+    def __init__(self):
+        self.n = 0
+
+    async def begin_episode(self, env):
+        self.n += 1
+        scripted = await super().begin_episode(env)
+        if self.n % 2 == 0:
+            scripted.plan = []
+        return scripted
+
+
+def _bar_lines(err):
+    """The states tqdm drew on stderr (it redraws with carriage returns)."""
+    return [ln for ln in err.replace("\r", "\n").split("\n") if "ep" in ln]
+
+
+async def test_progress_bar_shows_done_total_success_and_rate(capsys, monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)  # tqdm would cut the postfix to the terminal width
+    monkeypatch.delenv("LINES", raising=False)
+    s = await arun("toy/maze", OraclePolicy(), episodes=5, concurrency=2, progress=True, env_kwargs={"size": 2})
+    bars = _bar_lines(capsys.readouterr().err)
+    assert bars, "progress=True drew no bar on stderr"
+    final = bars[-1]
+    assert s.success_rate == 1.0
+    assert "5/5" in final and "success=1.00" in final and "errors=0" in final, final
+    assert re.search(r"eps=\d+\.\d\d/s", final) and re.search(r"\d+(\.\d+)?ep/s", final), final
+
+    s = await arun("toy/maze", ForgetfulOracle(), episodes=4, concurrency=1, max_turns=8, progress=True,
+                   env_kwargs={"size": 2})
+    final = (_bar_lines(capsys.readouterr().err) or [""])[-1]
+    assert s.success_rate == 0.5 and "4/4" in final and "success=0.50" in final, final
+
+    await arun("toy/maze", OraclePolicy(), episodes=2, progress=False, env_kwargs={"size": 2})
+    assert capsys.readouterr().err == ""
+
+
+async def test_progress_bar_counts_resumed_episodes(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
+    await arun("toy/maze", OraclePolicy(), episodes=3, out=tmp_path, progress=False, env_kwargs={"size": 2})
+    await arun("toy/maze", OraclePolicy(), episodes=5, out=tmp_path, resume=True, progress=True,
+               env_kwargs={"size": 2})
+    bars = _bar_lines(capsys.readouterr().err)
+    assert bars and "3/5" in bars[0] and "5/5" in bars[-1], bars  # starts at the 3 already done
 
 
 class Exploding:

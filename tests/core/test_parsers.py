@@ -1,10 +1,11 @@
-"""Property-based tests: parsers never raise on any text and always explain what is wrong."""
+"""Property-based tests: parsers never raise on any text, name what is wrong, and round-trip rendered calls."""
 
 import json
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import agentgym
 from agentgym.parsers import parse, parse_hermes, parse_react, parse_tags, render_tool_call
 from agentgym.types import ToolCall, ToolSpec
 
@@ -28,7 +29,10 @@ def test_parsers_never_raise(text, fmt):
     assert isinstance(r.tool_calls, list)
     for c in r.tool_calls:
         assert c.name in {t.name for t in TOOLS} or fmt in ("hermes", "openai")
-        json.loads(c.arguments)  # always valid JSON
+        if fmt in ("tags", "react"):
+            json.loads(c.arguments)  # built by the parser: always valid JSON
+        else:
+            assert isinstance(c.arguments, str)  # hermes passes string arguments on as sent (like the wire)
     if r.error is not None:
         assert isinstance(r.error, str) and len(r.error) > 10
 
@@ -80,3 +84,123 @@ def test_hermes_edge_cases():
     assert r.tool_calls[0].name == "search" and r.text == "hi"
     assert "not valid JSON" in parse_hermes("<tool_call>{oops}</tool_call>").error
     assert parse_hermes('<tool_call>{"name": "a", "arguments": {}}').tool_calls  # unterminated at EOS
+
+
+# ---------------------------------------------------------------- malformed input names what is wrong
+NAMES = [t.name for t in TOOLS]
+no_lt = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="<"), max_size=40)
+one_line = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n[]"), max_size=40)
+unknown_names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_-]{0,30}", fullmatch=True).filter(lambda n: n not in NAMES)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(NAMES), no_lt, no_lt)
+def test_unclosed_tag_is_named(name, before, body):
+    r = parse_tags(f"{before}<{name}>{body}", TOOLS)
+    assert r.tool_calls == []
+    assert r.error == f"the tag <{name}> is not closed; write <{name}>...</{name}>"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(NAMES), one_line)
+def test_react_action_without_brackets_is_named(name, rest):
+    r = parse_react(f"Thought: go\nAction: {name} {rest}", TOOLS)
+    assert r.tool_calls == [] and f"`Action: {name}[arguments]`" in r.error and "square brackets" in r.error
+
+
+@settings(max_examples=200, deadline=None)
+@given(unknown_names, one_line)
+def test_react_unknown_action_is_named_with_the_available_ones(name, arg):
+    r = parse_react(f"Thought: hmm\nAction: {name}[{arg}]", TOOLS)
+    assert r.tool_calls == []
+    assert r.error == f"unknown action `{name}`; available: {', '.join(NAMES)}"
+
+
+bad_move_bodies = st.one_of(
+    st.builds(lambda dx, dy, cut: json.dumps({"dx": dx, "dy": dy})[:-cut],
+              st.integers(-99, 99), st.integers(-99, 99), st.integers(1, 6)),  # truncated JSON
+    st.builds(lambda k: json.dumps({k: 1}), st.text(max_size=8).filter(lambda k: k not in ("dx", "dy"))),  # bad key
+    st.builds(json.dumps, st.lists(st.integers(), max_size=3)),  # not an object
+    one_line.filter(lambda s: "{" not in s),  # not JSON at all
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(bad_move_bodies)
+def test_multi_argument_tool_with_invalid_json_is_named(body):
+    for fmt, text, example in (("tags", f"<move>{body}</move>", "<move>{"),
+                               ("react", f"Action: move[{body}]", "Action: move[{")):
+        r = parse(text, TOOLS, fmt)
+        assert r.tool_calls == [], (fmt, text)
+        assert r.error.startswith("`move` takes several arguments; write them as a JSON object"), (fmt, r.error)
+        assert example in r.error  # the example is written in the format the model is using
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(NAMES), st.text(max_size=20), st.integers(1, 4))
+def test_hermes_block_with_invalid_json_is_named(name, query, cut):
+    block = json.dumps({"name": name, "arguments": {"query": query}})[:-cut]
+    r = parse_hermes(f"calling <tool_call>\n{block}\n</tool_call>")
+    assert r.tool_calls == []
+    assert r.error.startswith('a <tool_call> block is not valid JSON of the form {"name": ..., "arguments": {...}}')
+    assert "needs a string `name`" in parse_hermes('<tool_call>{"arguments": {}}</tool_call>').error
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.one_of(unknown_names.map(lambda n: (n, "{}")),
+                 st.builds(lambda cut: ("move", '{"direction": "north"}'[:-cut]), st.integers(1, 8))))
+def test_hermes_calls_the_env_rejects_are_named_by_the_env(name_and_args):
+    """Hermes passes names and string arguments on as sent; the env names what is wrong."""
+    name, arguments = name_and_args
+    text = "<tool_call>" + json.dumps({"name": name, "arguments": arguments}) + "</tool_call>"
+    r = parse_hermes(text)
+    assert r.error is None and [(c.name, c.arguments) for c in r.tool_calls] == [(name, arguments)]
+    with agentgym.make("toy/maze").sync() as env:
+        env.reset(seed=0)
+        result = env.step(r.to_message(text))
+    assert result.channels["format"] == -1.0
+    reply = result.messages[0].content
+    if name == "move":
+        assert reply.startswith("Error: arguments of `move` are not valid JSON"), reply
+    else:
+        assert reply == f"Error: unknown tool `{name}`. Available tools: look, move.", reply
+
+
+# ---------------------------------------------------------------- well-formed calls round-trip exactly
+RT_TOOLS = TOOLS + [
+    ToolSpec(name="look", parameters={"type": "object", "properties": {}}),
+    ToolSpec(name="flag", parameters={"type": "object", "properties": {"on": {"type": "boolean"}}, "required": ["on"]}),
+    ToolSpec(name="scale", parameters={"type": "object", "properties": {"factor": {"type": "number"}}, "required": ["factor"]}),
+    ToolSpec(name="find", parameters={"type": "object", "properties": {"query": {"type": "string"}, "limit": {"type": "integer"}},
+                                      "required": ["query"]}),
+]
+VALUES = {"string": st.text(max_size=40), "integer": st.integers(-10**30, 10**30), "boolean": st.booleans(),
+          "number": st.floats(allow_nan=False, allow_infinity=False)}
+
+
+def _arguments(spec):
+    props, required = spec.parameters["properties"], spec.parameters.get("required", [])
+    return st.fixed_dictionaries({k: VALUES[props[k]["type"]] for k in required},
+                                 optional={k: VALUES[v["type"]] for k, v in props.items() if k not in required})
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.sampled_from(RT_TOOLS).flatmap(lambda spec: st.tuples(st.just(spec), _arguments(spec))),
+       st.sampled_from(["tags", "react", "hermes"]))
+def test_well_formed_calls_round_trip_exactly(spec_and_args, fmt):
+    spec, args = spec_and_args
+    text = render_tool_call(ToolCall(name=spec.name, arguments=json.dumps(args)), spec, fmt)
+    r = parse(f"Thought: ok\n{text}" if fmt == "react" else text, RT_TOOLS, fmt)
+    assert r.error is None and len(r.tool_calls) == 1, (text, r.error)
+    got = json.loads(r.tool_calls[0].arguments)
+    assert r.tool_calls[0].name == spec.name
+    assert json.dumps(got, sort_keys=True) == json.dumps(args, sort_keys=True), text  # same values and types
+
+
+def test_render_writes_plain_single_arguments_verbatim():
+    search = TOOLS[0]
+    call = ToolCall(name="search", arguments=json.dumps({"query": "capital of Veloria"}))
+    assert render_tool_call(call, search, "tags") == "<search>capital of Veloria</search>"
+    assert render_tool_call(call, search, "react") == "Action: search[capital of Veloria]"
+    tricky = ToolCall(name="search", arguments=json.dumps({"query": "a</search><think>"}))
+    assert render_tool_call(tricky, search, "tags") == '<search>{"query": "a\\u003c/search>\\u003cthink>"}</search>'

@@ -1,10 +1,15 @@
+"""Core types: JSON round-trips, the OpenAI wire format and the token view of trajectories."""
+
 import json
 
 import openai
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openai.types.chat import ChatCompletionMessage
 
+import agentgym
 from agentgym import Message, StepResult, Task, ToolCall, ToolSpec, Trajectory
-from agentgym.types import TokenInfo
+from agentgym.types import EnvSpec, TokenInfo
 
 
 def test_message_json_round_trip():
@@ -38,6 +43,56 @@ def test_toolspec_and_step_and_task_round_trip():
     assert spec.to_openai()["function"]["name"] == "f"
     for obj in (spec, StepResult(reward=1.0, done=True, channels={"format": -1.0}), Task(id="t", data={"x": [1]})):
         assert type(obj).model_validate_json(obj.model_dump_json()) == obj
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**63, 2**63 - 1) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=10),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    max_leaves=10,
+)
+tool_specs = st.builds(
+    ToolSpec, name=st.text(min_size=1, max_size=20), description=st.text(max_size=40),
+    parameters=st.fixed_dictionaries({"type": st.just("object"),
+                                      "properties": st.dictionaries(st.text(max_size=8), st.dictionaries(
+                                          st.sampled_from(["type", "enum", "description", "default"]), json_values,
+                                          max_size=3), max_size=3)},
+                                     optional={"required": st.lists(st.text(max_size=8), max_size=3)}),
+)
+env_specs = st.builds(
+    EnvSpec, id=st.text(min_size=1, max_size=20), description=st.text(max_size=40),
+    tools=st.lists(tool_specs, max_size=3), max_turns=st.integers(1, 1000), tags=st.lists(st.text(max_size=8), max_size=3),
+    requirements=st.lists(st.text(max_size=8), max_size=3), entry_point=st.none() | st.text(max_size=30),
+    kwargs=st.dictionaries(st.text(max_size=8), json_values, max_size=4),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(tool_specs)
+def test_toolspec_json_round_trip(spec):
+    again = ToolSpec.model_validate_json(spec.model_dump_json())
+    assert again == spec and again.to_openai() == spec.to_openai()
+
+
+@settings(max_examples=200, deadline=None)
+@given(env_specs)
+def test_envspec_json_round_trip(spec):
+    again = EnvSpec.model_validate_json(spec.model_dump_json())
+    assert again == spec
+    assert again.model_dump_json() == spec.model_dump_json()
+
+
+def test_registered_envspecs_round_trip_with_their_tools():
+    specs = agentgym.list_envs()
+    assert any(s.id == "toy/maze" for s in specs)
+    for s in specs:
+        assert EnvSpec.model_validate_json(s.model_dump_json()) == s, s.id
+    env = agentgym.make("toy/maze", size=3, max_turns=7)
+    full = env.spec.model_copy(update={"tools": env.tools})
+    again = EnvSpec.model_validate_json(full.model_dump_json())
+    assert again == full and again.kwargs == {"size": 3} and again.max_turns == 7
+    assert [t.name for t in again.tools] == ["look", "move"]
+    assert again.tools[1].parameters["properties"]["direction"]["enum"] == ["north", "south", "east", "west"]
 
 
 def test_trajectory_token_view_masks_only_model_tokens():

@@ -97,8 +97,11 @@ class AgentRollout:
         return self.horizon.max_turns(step) if self.horizon else self.max_turns
 
     def __call__(self, prompts: list, trainer: Any) -> dict[str, list]:
-        generator = self.generator_for(trainer)
         n = trainer.num_generations
+        if self.algo == "arpo" and self.arpo.budget != n:
+            raise ValueError(f"arpo.budget (M={self.arpo.budget}) must equal the trainer's num_generations ({n}): "
+                             "ARPO returns exactly M completions per task and TRL groups them by num_generations")
+        generator = self.generator_for(trainer)
         budget = self.max_completion_length or trainer.max_completion_length
         step = trainer.state.global_step
         records = self.collect(generator, prompts, n, max_turns=self.turns_at(step), max_completion_length=budget)

@@ -50,8 +50,13 @@ class ReplayBuffer:
         self.replayed = 0
 
     def add(self, key: str, item: Any, reward: float) -> None:
-        if reward > self.config.min_reward:
-            self.store.setdefault(key, collections.deque(maxlen=self.config.capacity)).append((item, reward))
+        """Keeps ``item`` when ``reward > min_reward``; an item already buffered (a replayed one) is not re-added."""
+        if reward <= self.config.min_reward:
+            return
+        kept = self.store.setdefault(key, collections.deque(maxlen=self.config.capacity))
+        if any(item is old for old, _ in kept):
+            return
+        kept.append((item, reward))
 
     def fill(self, key: str, group: list[Any], rewards: list[float]) -> tuple[list[Any], list[float]]:
         """Returns the group with its first rollout replaced by the newest buffered success when all failed."""
@@ -65,6 +70,7 @@ class ReplayBuffer:
         return group, rewards
 
     def update(self, key: str, group: Sequence[Any], rewards: Sequence[float]) -> None:
+        """Buffers the group's successes (after :meth:`fill`: the replayed rollout is already in the buffer)."""
         for item, r in zip(group, rewards):
             self.add(key, item, r)
 

@@ -75,12 +75,12 @@ def _json_arguments(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def sft(model: Any, tokenizer: Any, rows: list[dict[str, Any]], *, out_dir: str, epochs: float = 1.0,
-        learning_rate: float = 1e-3, batch_size: int = 16, max_length: int = 1024, seed: int = 0,
-        progress: bool = True) -> Any:
-    """Fine-tunes ``model`` on ``rows`` with assistant-only loss; returns the trained model."""
+def sft_dataset(tokenizer: Any, rows: list[dict[str, Any]], *, max_length: int = 1024) -> Any:
+    """``rows`` tokenized with the template's ``{% generation %}`` mask: ``input_ids`` + ``completion_mask``.
+
+    TRL turns ``completion_mask`` into labels (-100 off the assistant turns) when ``completion_only_loss=True``.
+    """
     from datasets import Dataset
-    from trl import SFTConfig, SFTTrainer
 
     if not rows:
         raise ValueError("no expert conversations to train on")
@@ -95,16 +95,34 @@ def sft(model: Any, tokenizer: Any, rows: list[dict[str, Any]], *, out_dir: str,
                              "assistant-only loss (see agentgym/models/chat_template.jinja)")
         input_ids.append(ids[:max_length])
         masks.append(mask[:max_length])
-    data = Dataset.from_dict({"input_ids": input_ids, "completion_mask": masks})
+    return Dataset.from_dict({"input_ids": input_ids, "completion_mask": masks})
+
+
+def sft_trainer(model: Any, tokenizer: Any, rows: list[dict[str, Any]], *, out_dir: str, epochs: float = 1.0,
+                learning_rate: float = 1e-3, batch_size: int = 16, max_length: int = 1024, seed: int = 0,
+                progress: bool = True) -> Any:
+    """The TRL ``SFTTrainer`` of :func:`sft`, not yet trained (on the GPU when there is one)."""
+    import torch
+    from trl import SFTConfig, SFTTrainer
+
+    data = sft_dataset(tokenizer, rows, max_length=max_length)
     args = SFTConfig(
         output_dir=out_dir, num_train_epochs=epochs, learning_rate=learning_rate, per_device_train_batch_size=batch_size,
-        use_cpu=True, bf16=False, fp16=False, report_to="none", logging_steps=10, save_strategy="no", seed=seed,
-        max_length=max_length, lr_scheduler_type="cosine", warmup_steps=5, disable_tqdm=not progress,
-        completion_only_loss=True,
+        use_cpu=not torch.cuda.is_available(), bf16=False, fp16=False, report_to="none", logging_steps=10,
+        save_strategy="no", seed=seed, max_length=max_length, lr_scheduler_type="cosine", warmup_steps=5,
+        disable_tqdm=not progress, completion_only_loss=True,
     )
-    trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer)
+    return SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer)
+
+
+def sft(model: Any, tokenizer: Any, rows: list[dict[str, Any]], *, out_dir: str, epochs: float = 1.0,
+        learning_rate: float = 1e-3, batch_size: int = 16, max_length: int = 1024, seed: int = 0,
+        progress: bool = True) -> Any:
+    """Fine-tunes ``model`` on ``rows`` with assistant-only loss; returns the trained model."""
+    trainer = sft_trainer(model, tokenizer, rows, out_dir=out_dir, epochs=epochs, learning_rate=learning_rate,
+                          batch_size=batch_size, max_length=max_length, seed=seed, progress=progress)
     trainer.train()
     return trainer.model
 
 
-__all__ = ["expert_conversation", "expert_conversations", "sft"]
+__all__ = ["expert_conversation", "expert_conversations", "sft", "sft_dataset", "sft_trainer"]

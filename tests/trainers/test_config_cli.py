@@ -100,4 +100,4 @@ def test_cli_trains_resumes_and_writes_the_run_directory(tiny_dir, tmp_path, cap
     assert json.loads((out / "summary.json").read_text())["train"]["steps"] == 3
     bad = parser.parse_args(["train", str(f), "--set", "trl.num_generations=3"])
     assert bad.func(bad) == 2
-    assert "num_generations" in capsys.readouterr().out
+    assert "num_generations" in capsys.readouterr().err

@@ -41,6 +41,71 @@ def test_masks_and_decode_match_the_conversation(tiny):
             first, tools=tools, tokenize=False, add_generation_prompt=True)
 
 
+def _rendered_through_last_turn(tok, record, tools):
+    """The template text of the episode's messages up to its last generated turn, as far as the model wrote it."""
+    msgs = [m.to_openai() for m in record.messages]
+    last = max(i for i, m in enumerate(msgs) if m["role"] == "assistant")
+    assert all(m["role"] != "assistant" for m in msgs[last + 1:])  # only the env's final reply follows
+    text = tok.apply_chat_template(msgs[:last + 1], tools=tools, tokenize=False)
+    assert text.endswith(tok.eos_token + "\n")
+    ended = record.completion_ids[-1] == tok.eos_token_id  # a turn cut by max_new_tokens has no <|im_end|> yet
+    return text[: -len("\n")] if ended else text[: -len(tok.eos_token + "\n")]
+
+
+class ScriptedGenerator:
+    """Emits fixed turn texts as token ids: a cut turn (no eos), a look call, then the oracle's moves."""
+
+    def __init__(self, tokenizer, turns):
+        self.tokenizer, self.turns, self.max_new_tokens = tokenizer, list(turns), 64
+
+    def generate(self, prompts, max_new_tokens=None, entropies=False):
+        from agentgym.policies.hf import Generation
+
+        [_] = prompts
+        text, eos = self.turns.pop(0)
+        ids = self.tokenizer.encode(text, add_special_tokens=False) + ([self.tokenizer.eos_token_id] if eos else [])
+        return [Generation(ids=ids, logprobs=[-1.0] * len(ids), text=self.tokenizer.decode(ids))]
+
+
+def _call_text(tok, tools, name, arguments):
+    """An assistant tool call exactly as the template renders it (what a trained model writes)."""
+    msg = {"role": "assistant", "content": None,
+           "tool_calls": [{"id": "c", "type": "function", "function": {"name": name, "arguments": arguments}}]}
+    head = tok.apply_chat_template([{"role": "user", "content": "x"}], tools=tools, tokenize=False,
+                                   add_generation_prompt=True)
+    full = tok.apply_chat_template([{"role": "user", "content": "x"}, msg], tools=tools, tokenize=False)
+    return full[len(head): -len(tok.eos_token + "\n")]
+
+
+def test_whole_episode_decodes_to_the_rendered_conversation(tiny):
+    import torch
+
+    model, tok = tiny
+    tools = [t.to_openai() for t in agentgym.make("toy/maze").tools]
+    torch.manual_seed(0)
+    gen = Generator(model, tok, temperature=1.0, max_new_tokens=12)  # short: some turns are cut, some end in eos
+    records = asyncio.run(play_episodes(gen, [EpisodeStart(_maze(4), seed=s) for s in (1, 2, 3, 4)], max_turns=4))
+    for r in records:
+        assert r.error is None and r.turns == 4
+        decoded = tok.decode(r.prompt_ids + r.completion_ids, skip_special_tokens=False)
+        assert decoded == _rendered_through_last_turn(tok, r, tools)
+
+    # tool calls, tool results, a cut turn mid-episode and a solved episode (its last reply is not in the tokens)
+    env = agentgym.make("toy/maze", size=2).sync()
+    env.reset(seed=7)
+    plan = [(_call_text(tok, tools, a.tool_calls[0].name, a.tool_calls[0].arguments), True) for a in env.oracle()]
+    env.close()
+    turns = [("I am thinking", False), (_call_text(tok, tools, "look", "{}"), True), *plan]
+    [r] = asyncio.run(play_episodes(ScriptedGenerator(tok, turns), [EpisodeStart(_maze(10), seed=7)], max_turns=10))
+    assert r.success and r.termination == "done" and r.turns == len(turns) and r.tool_calls == len(turns) - 1
+    assert r.messages[-1].role != "assistant"
+    decoded = tok.decode(r.prompt_ids + r.completion_ids, skip_special_tokens=False)
+    assert decoded == _rendered_through_last_turn(tok, r, tools)
+    assert decoded.count("<tool_response>") == len(turns) - 2  # every tool result but the final one
+    model_text = tok.decode([t for t, m in zip(r.completion_ids, r.env_mask) if m], skip_special_tokens=False)
+    assert model_text == "".join(t + (tok.eos_token if eos else "") for t, eos in turns)
+
+
 def test_group_starts_from_identical_state(tiny):
     model, tok = tiny
     rollout = AgentRollout("toy/maze", {"size": 2}, max_turns=2, max_new_tokens=8)

@@ -68,7 +68,8 @@ class HostDirSandbox(Sandbox):
         def copy() -> None:
             if local.is_dir():
                 _hostfs.write_dir(str(self.host_workspace), rel, owner=self.owner)
-            _hostfs.copy_in(local, str(self.host_workspace), rel, owner=self.owner)
+            _hostfs.copy_in(local, str(self.host_workspace), rel, owner=self.owner,
+                            max_bytes=self.limits.file_size_mb << 20)
 
         await asyncio.to_thread(copy)
 

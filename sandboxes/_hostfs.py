@@ -180,12 +180,20 @@ def _open_dir(root: str, rel: str) -> int:
         os.close(parent)
 
 
-def copy_in(local: Path, root: str, rel: str, *, owner: tuple[int, int] | None) -> None:
-    """Copy a host file or directory into the workspace (regular files and directories only)."""
+def copy_in(local: Path, root: str, rel: str, *, owner: tuple[int, int] | None, max_bytes: int | None = None) -> None:
+    """Copy a host file or directory into the workspace (regular files and directories only).
+
+    A file over `max_bytes` (checked while reading, so one that grows meanwhile too) is refused.
+    """
     if local.is_symlink():
         return
     if local.is_file():
-        write_bytes(root, rel, local.read_bytes(), mode=local.stat().st_mode & 0o777, owner=owner)
+        with open(local, "rb") as handle:
+            data = handle.read() if max_bytes is None else handle.read(max_bytes + 1)
+        if max_bytes is not None and len(data) > max_bytes:
+            raise SandboxArgumentError(f"upload of {str(local)!r}: over the {max_bytes}-byte file size limit "
+                                       "(Limits.file_size_mb); raise it or send a smaller file")
+        write_bytes(root, rel, data, mode=local.stat().st_mode & 0o777, owner=owner)
         return
     if not local.is_dir():
         raise SandboxPathError(f"{str(local)!r} is not a file or directory on the host")
@@ -193,7 +201,7 @@ def copy_in(local: Path, root: str, rel: str, *, owner: tuple[int, int] | None) 
         target = f"{rel}/{child.name}" if rel else child.name
         if child.is_dir() and not child.is_symlink():
             write_dir(root, target, owner=owner)
-        copy_in(child, root, target, owner=owner)
+        copy_in(child, root, target, owner=owner, max_bytes=max_bytes)
 
 
 def write_dir(root: str, rel: str, *, owner: tuple[int, int] | None) -> None:

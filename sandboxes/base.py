@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import stat
 import tempfile
 import uuid
 from abc import ABC, abstractmethod
@@ -129,11 +130,16 @@ class Sandbox(ABC):
 
     # ---- files -----------------------------------------------------------------------
     async def write_file(self, path: str, data: str | bytes, *, mode: int = 0o644) -> None:
-        """Write a file in the workspace (parents created). Refuses `..` and symlink escapes."""
+        """Write a file in the workspace (parents created). Refuses `..` and symlink escapes.
+
+        Data over `Limits.file_size_mb` is refused with SandboxArgumentError on every
+        backend (the host writes bwrap/local files itself, so RLIMIT_FSIZE would not apply).
+        """
         rel = _hostfs.normalize(path, self.workdir)
         payload = data.encode() if isinstance(data, str) else bytes(data) if isinstance(data, (bytes, bytearray, memoryview)) else None
         if payload is None:
             raise SandboxArgumentError(f"data must be str or bytes, got {type(data).__name__}")
+        check_file_size(f"write_file({path!r})", len(payload), self.limits)
         self._check_open()
         await self.start()
         await self._write(rel, payload, mode)
@@ -146,11 +152,17 @@ class Sandbox(ABC):
         return await self._read(rel, max_bytes)
 
     async def upload(self, local_dir: str | os.PathLike, dest: str = ".") -> None:
-        """Copy a host file or directory into the workspace at `dest`."""
+        """Copy a host file or directory into the workspace at `dest`.
+
+        Refused before anything is copied when one of the files is over `Limits.file_size_mb`.
+        """
         local = Path(local_dir)
         if not local.exists():
             raise SandboxArgumentError(f"upload source {str(local)!r} does not exist on the host")
         rel = _hostfs.normalize(dest, self.workdir)
+        oversized = await asyncio.to_thread(_oversized_file, local, self.limits.file_size_mb << 20)
+        if oversized is not None:
+            check_file_size(f"upload of {oversized[0]!r}", oversized[1], self.limits)
         self._check_open()
         await self.start()
         await self._upload(local, rel)
@@ -290,6 +302,31 @@ def _check_env(env: Mapping[str, str]) -> dict[str, str]:
             raise SandboxArgumentError(f"invalid env variable {key!r}: names need no '=' and no NUL bytes")
         out[key] = value
     return out
+
+
+def check_file_size(what: str, size: int, limits: Limits) -> None:
+    """SandboxArgumentError when `size` bytes exceed `limits.file_size_mb`, the largest file a sandbox holds."""
+    cap = limits.file_size_mb << 20
+    if size > cap:
+        raise SandboxArgumentError(
+            f"{what}: {size} bytes is over Limits.file_size_mb={limits.file_size_mb} ({cap} bytes), the largest "
+            "file a sandbox may hold; raise file_size_mb or send a smaller file"
+        )
+
+
+def _oversized_file(local: Path, cap: int) -> tuple[str, int] | None:
+    """(path, size) of the first regular file of a host file or tree over `cap` bytes; symlinks are skipped."""
+    if local.is_symlink():
+        return None
+    if not local.is_dir():
+        size = local.stat().st_size
+        return (str(local), size) if size > cap else None
+    for dirpath, _dirs, files in os.walk(local):  # symlinked directories are listed, never entered
+        for name in files:
+            info = os.lstat(os.path.join(dirpath, name))
+            if stat.S_ISREG(info.st_mode) and info.st_size > cap:
+                return os.path.join(dirpath, name), info.st_size
+    return None
 
 
 def _remove(path: str) -> None:

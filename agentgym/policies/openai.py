@@ -10,6 +10,7 @@ exponential backoff; anything else is a :class:`PolicyError` that fails the epis
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import os
 from typing import Any
@@ -77,12 +78,27 @@ class OpenAIPolicy:
                     f"to read another variable) for {base_url or 'the OpenAI API'}"
                 )
         self.transport = _transport(openai, transport)
-        http_client = openai.DefaultAioHttpClient() if self.transport == "aiohttp" else None
-        self.client = openai.AsyncOpenAI(api_key=key, base_url=base_url, timeout=timeout, max_retries=0,
-                                         http_client=http_client)
+        self._key, self._timeout = key, timeout
+        self._client: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.tool_choice = tool_choice
         self.sampling = sampling
         self._openai = openai
+
+    @property
+    def client(self) -> Any:
+        """The ``AsyncOpenAI`` client of the running event loop (one per loop: connections are bound to it).
+
+        So one policy serves several ``agentgym.run`` calls, each with its own ``asyncio.run``.
+        """
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
+            o = self._openai
+            http_client = o.DefaultAioHttpClient() if self.transport == "aiohttp" else None
+            self._client = o.AsyncOpenAI(api_key=self._key, base_url=self.base_url, timeout=self._timeout,
+                                         max_retries=0, http_client=http_client)
+            self._loop = loop
+        return self._client
 
     async def act(self, messages: list[Message], tools: list[ToolSpec]) -> Message:
         kwargs: dict[str, Any] = dict(self.sampling)
@@ -120,4 +136,10 @@ class OpenAIPolicy:
         return msg
 
     async def aclose(self) -> None:
-        await self.client.close()
+        """Closes the current loop's client; the next ``act`` opens a new one."""
+        client, self._client, self._loop = self._client, None, None
+        if client is not None:
+            try:
+                await client.close()
+            except RuntimeError:  # its event loop is already closed: nothing left to release
+                pass

@@ -142,6 +142,16 @@ async def test_timeouts_are_retried_then_reported():
         await policy.aclose()
 
 
+@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
+def test_one_policy_serves_several_blocking_runs(transport):
+    with StubOpenAIServer() as server:
+        policy = OpenAIPolicy("stub", base_url=server.url, transport=transport)
+        for _ in range(2):  # each agentgym.run has its own event loop and closes the policy at the end
+            s = agentgym.run("toy/maze", policy, episodes=2, max_turns=2, progress=False)
+            assert s.errors == 0 and s.episodes == 2
+        assert len(server.requests) == 8
+
+
 def test_default_transport_and_bad_transport():
     assert OpenAIPolicy("m", base_url="http://127.0.0.1:1/v1").transport == "aiohttp"  # agentgym depends on openai[aiohttp]
     with pytest.raises(ConfigError, match="transport must be auto, aiohttp or httpx"):

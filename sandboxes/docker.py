@@ -248,6 +248,8 @@ class DockerSandbox(Sandbox):
 
     # ---- snapshots -------------------------------------------------------------------
     async def _snapshot(self, dest: Path) -> tuple[Path, int]:
+        # A workspace tarball, not `docker commit`: the workspace is a tmpfs volume, which a
+        # commit leaves out (it captures only the container's own layer), and the root is read-only.
         path = dest.with_suffix(".tar")
         with open(path, "wb") as handle:
             size = await self._call(self._archive_to, self.workdir + "/.", handle)

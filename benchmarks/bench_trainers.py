@@ -249,42 +249,56 @@ def mean(records, fn) -> float:
 
 
 # ----------------------------------------------------------------------------- 2. ARPO vs GRPO
+ARPO_SETTINGS = {
+    # name: (warm-start cache name, expert kwargs, max turns, what the demonstrations do)
+    "skip": ("lamps-skip0.5", {"skip_prob": 0.5}, 3, "half of them skip reading the note and guess"),
+    "detour": ("lamps-detour0.5", {"detour_tool": "read_note", "detour_prob": 0.5, "max_turns": 4}, 4,
+               "each step preceded by an extra read_note with probability 0.5 (2–4 tool calls)"),
+}
+
+
 def bench_arpo(steps: int) -> tuple[str, dict]:
     from agentgym.trainers.demo_env import register_envs
 
     register_envs()
-    env, turns = "demo/lamps", 3
-    path = warm_start(env, "lamps-skip0.5", SFT["episodes"], SFT["epochs"], skip_prob=0.5)
-    model, tok = load_tiny(path)
-    before = evaluate(model, tok, env, turns)
-    rows, out = [], {"before": before}
-    for algo in ("grpo", "arpo"):
-        t = time.perf_counter()
-        model, tok, rollout = train_grpo(path, env, steps=steps, algo=algo, max_turns=turns, lr=LR)
-        seconds = time.perf_counter() - t
-        after = evaluate(model, tok, env, turns)
-        train_records = [r for step in rollout.steps for r in step]
-        branch = getattr(getattr(rollout, "arpo_stats", None), "branch_rate", None)
-        out[algo] = {"after": after, "train_success": mean(train_records, lambda r: r.success),
-                     "train_tool_calls": mean(train_records, lambda r: r.tool_calls), "seconds": seconds}
-        rows.append(f"| {algo.upper()} | {len(train_records)} | {out[algo]['train_success']:.1%} | "
-                    f"{out[algo]['train_tool_calls']:.2f} | {after['success_rate']:.1%} | {after['mean_tool_calls']:.2f} | "
-                    f"{'-' if branch is None else f'{branch:.2f}'} | {seconds:.0f} |")
-    gain = {a: out[a]["after"]["success_rate"] - before["success_rate"] for a in ("grpo", "arpo")}
+    env = "demo/lamps"
+    rows, out, notes = [], {}, []
+    for setting, (name, expert_kw, turns, what) in ARPO_SETTINGS.items():
+        path = warm_start(env, name, SFT["episodes"], SFT["epochs"], **expert_kw)
+        model, tok = load_tiny(path)
+        before = evaluate(model, tok, env, turns)
+        out[setting] = {"before": before}
+        rows.append(f"| {setting} | SFT warm start | - | - | - | {before['success_rate']:.1%} | "
+                    f"{before['mean_tool_calls']:.2f} | - | - |")
+        for algo in ("grpo", "arpo"):
+            t = time.perf_counter()
+            model, tok, rollout = train_grpo(path, env, steps=steps, algo=algo, max_turns=turns, lr=LR)
+            seconds = time.perf_counter() - t
+            after = evaluate(model, tok, env, turns)
+            train_records = [r for step in rollout.steps for r in step]
+            branch = getattr(getattr(rollout, "arpo_stats", None), "branch_rate", None)
+            out[setting][algo] = {"after": after, "train_success": mean(train_records, lambda r: r.success),
+                                  "train_tool_calls": mean(train_records, lambda r: r.tool_calls), "seconds": seconds}
+            r = out[setting][algo]
+            rows.append(f"| {setting} | {algo.upper()} | {len(train_records)} | {r['train_success']:.1%} | "
+                        f"{r['train_tool_calls']:.2f} | {after['success_rate']:.1%} | {after['mean_tool_calls']:.2f} | "
+                        f"{'-' if branch is None else f'{branch:.2f}'} | {seconds:.0f} |")
+        g, a = out[setting]["grpo"]["after"], out[setting]["arpo"]["after"]
+        notes.append(f"`{setting}` ({what}, max {turns} turns): held-out success GRPO {g['success_rate']:.1%} vs ARPO "
+                     f"{a['success_rate']:.1%}, tool calls per episode GRPO {g['mean_tool_calls']:.2f} vs ARPO "
+                     f"{a['mean_tool_calls']:.2f}")
     body = (
         "### 2. ARPO vs GRPO at equal sample budget (`demo/lamps`)\n\n"
-        f"Same SFT warm start ({SFT['episodes']} oracle conversations × {SFT['epochs']:g} epochs, half of them skip reading "
-        f"the note), {steps} steps each, batch 16 = 2 tasks × 8 completions (GRPO: 8 independent samples; ARPO: M = 8, "
-        f"N = 4 initial, β = 0.2, τ = 0.5, k = 20, soft attribution), env reward (1 for the right lamp), lr {LR:g}, "
-        f"sampling temperature {TEMPERATURE} in training and evaluation. Held-out: 64 seeds. "
-        "Optimal play is 2 tool calls (read_note, press).\n\n"
-        "| | episodes trained | train success | train tool calls/ep | held-out success | held-out tool calls/ep "
-        "| ARPO branch rate (last step) | train s |\n|---|---|---|---|---|---|---|---|\n"
-        f"| SFT warm start | - | - | - | {before['success_rate']:.1%} | {before['mean_tool_calls']:.2f} | - | - |\n"
+        f"Two SFT warm starts ({SFT['episodes']} oracle conversations × {SFT['epochs']:g} epochs each): `skip` — "
+        f"{ARPO_SETTINGS['skip'][3]}; `detour` — {ARPO_SETTINGS['detour'][3]}. {steps} steps per run, batch 16 = 2 tasks "
+        "× 8 completions (GRPO: 8 independent samples; ARPO: M = 8, N = 4 initial, β = 0.2, τ = 0.5, k = 20, soft "
+        f"attribution), env reward (1 for the right lamp), lr {LR:g}, sampling temperature {TEMPERATURE} in training and "
+        "evaluation. Held-out: 64 seeds. Optimal play is 2 tool calls (read_note, press).\n\n"
+        "| setting | | episodes trained | train success | train tool calls/ep | held-out success | held-out tool calls/ep "
+        "| ARPO branch rate (last step) | train s |\n|---|---|---|---|---|---|---|---|---|\n"
         + "\n".join(rows) + "\n\n"
-        f"**Interpretation:** held-out success change GRPO {gain['grpo']:+.1%}, ARPO {gain['arpo']:+.1%}; tool calls per "
-        f"episode GRPO {out['grpo']['after']['mean_tool_calls']:.2f}, ARPO {out['arpo']['after']['mean_tool_calls']:.2f} "
-        "(64 held-out episodes each: a 95% CI is about ±12 points, so only large gaps mean anything at this scale).\n"
+        "**Interpretation:** " + "; ".join(notes) + " (64 held-out episodes each: a 95% CI is about ±12 points, so "
+        "only large gaps mean anything at this scale).\n"
     )
     return body, out
 

@@ -49,16 +49,30 @@ def load_model(config: TrainConfig) -> tuple[Any, Any, str]:
 
 def evaluate(model: Any, tokenizer: Any, env_id: str, env_kwargs: dict[str, Any], seeds: range | list[int], *,
              max_turns: int, temperature: float = 1.0, max_new_tokens: int = 64,
-             max_completion_length: int = 1024, batch: int = 64) -> dict[str, Any]:
-    """Held-out success of a local model (batched episodes, same sampling as training)."""
+             max_completion_length: int = 1024, batch: int = 64, sample_seed: int | None = 0) -> dict[str, Any]:
+    """Held-out success of a local model (batched episodes, same sampling as training).
+
+    ``sample_seed`` seeds the sampling on a forked torch RNG: the same model and seeds give the
+    same result every call, and the caller's (training) random stream is left untouched.
+    ``None`` samples from the global stream.
+    """
+    import contextlib
+
+    import torch
+
     gen = Generator(model, tokenizer, temperature=temperature, max_new_tokens=max_new_tokens)
     factory = lambda: make(env_id, max_turns=max_turns, **env_kwargs)  # noqa: E731
     seeds = list(seeds)
     records = []
-    for i in range(0, len(seeds), batch):
-        starts = [EpisodeStart(factory, seed=s) for s in seeds[i:i + batch]]
-        records += asyncio.run(play_episodes(gen, starts, max_turns=max_turns,
-                                             max_completion_length=max_completion_length))
+    param = next(model.parameters())
+    devices = [param.device.index or 0] if param.is_cuda else []
+    with torch.random.fork_rng(devices=devices) if sample_seed is not None else contextlib.nullcontext():
+        if sample_seed is not None:
+            torch.manual_seed(sample_seed)
+        for i in range(0, len(seeds), batch):
+            starts = [EpisodeStart(factory, seed=s) for s in seeds[i:i + batch]]
+            records += asyncio.run(play_episodes(gen, starts, max_turns=max_turns,
+                                                 max_completion_length=max_completion_length))
     wins = sum(r.success for r in records)
     lo, hi = wilson_interval(wins, len(records))
     return {

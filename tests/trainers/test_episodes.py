@@ -183,3 +183,18 @@ def test_shaping_on_a_channel_the_env_never_emits_warns_once():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fine._check_channels([record(True, [{"progress": 1.0}, {"outcome": 1.0}])])
+
+
+def test_evaluation_is_reproducible_and_leaves_the_training_rng_alone(tiny):
+    import torch
+
+    from agentgym.trainers.run import evaluate
+
+    model, tok = tiny
+    kw = dict(max_turns=2, temperature=1.0, max_new_tokens=8, max_completion_length=64)
+    state = torch.random.get_rng_state()
+    first = evaluate(model, tok, "toy/maze", {"size": 2}, range(6), **kw)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert evaluate(model, tok, "toy/maze", {"size": 2}, range(6), **kw) == first
+    evaluate(model, tok, "toy/maze", {"size": 2}, range(6), sample_seed=None, **kw)
+    assert not torch.equal(torch.random.get_rng_state(), state)  # unseeded, it samples from the global stream

@@ -25,6 +25,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterable
 
+from .engine import latest_per_episode
 from .errors import ConfigError, MissingDependencyError
 from .types import Message, Trajectory
 
@@ -79,8 +80,6 @@ def _read(source: str | Path | Iterable[Trajectory | dict[str, Any]]) -> list[Tr
                 out.append(Trajectory.model_validate_json(line))
             except ValueError as e:
                 raise ConfigError(f"{path}:{n} is not a trajectory record: {str(e)[:200]}") from e
-        from .engine import latest_per_episode
-
         return latest_per_episode(out)  # a resumed run's redone episodes supersede their failed attempts
     return [t if isinstance(t, Trajectory) else Trajectory.model_validate(t) for t in source]
 

@@ -11,8 +11,9 @@ each entry point names a module or a zero-argument callable that calls :func:`re
 from __future__ import annotations
 
 import difflib
-import inspect
+import functools
 import importlib
+import inspect
 from importlib import metadata
 from typing import Any, Callable
 
@@ -130,15 +131,29 @@ def check_kwargs(id: str, kwargs: dict[str, Any]) -> None:
 
     Cheap (no env is built), so a run can fail on ``--env-arg bogus=1`` before it writes anything.
     """
-    factory = load_entry_point(spec(id).entry_point)
+    _check_factory_kwargs(id, load_entry_point(spec(id).entry_point), kwargs)
+
+
+@functools.lru_cache(maxsize=None)
+def _accepted_kwargs(factory: Callable[..., Any]) -> tuple[str, ...] | None:
+    """Keyword arguments ``factory`` takes, or None when it takes any (``**kwargs``) or cannot be inspected."""
     try:
         params = inspect.signature(factory).parameters
     except (TypeError, ValueError):  # builtins / C callables: let the call decide
-        return
+        return None
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return None
+    return tuple(n for n, p in params.items()
+                 if n != "self" and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY))
+
+
+def _check_factory_kwargs(id: str, factory: Callable[..., Any], kwargs: dict[str, Any]) -> None:
+    try:
+        accepted = _accepted_kwargs(factory)
+    except TypeError:  # an unhashable callable: inspect it uncached
+        accepted = _accepted_kwargs.__wrapped__(factory)
+    if accepted is None:
         return
-    accepted = [n for n, p in params.items()
-                if n != "self" and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)]
     for key in kwargs:
         if key not in accepted and key != "max_turns":
             close = difflib.get_close_matches(key, accepted, n=1)
@@ -157,7 +172,7 @@ def make(id: str, *, format: str | None = None, **kwargs: Any):
     """
     s = spec(id)
     factory = load_entry_point(s.entry_point)
-    check_kwargs(id, kwargs)
+    _check_factory_kwargs(id, factory, kwargs)
     max_turns = kwargs.pop("max_turns", None)
     env = factory(**{**s.kwargs, **kwargs})
     env.spec = s.model_copy(update={"max_turns": max_turns or s.max_turns, "kwargs": {**s.kwargs, **kwargs}})

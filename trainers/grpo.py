@@ -92,6 +92,7 @@ class AgentRollout:
         self.last_records: list[EpisodeRecord] = []
         self.last_nodes: list[list[int]] | None = None
         self.history: list[dict[str, float]] = []
+        self._channels_checked = False
 
     def turns_at(self, step: int) -> int:
         return self.horizon.max_turns(step) if self.horizon else self.max_turns
@@ -157,7 +158,7 @@ class AgentRollout:
         Checked on the first batch with a success (a model that cannot play yet emits few channels).
         """
         solved = [r for r in records if r.success and not r.error]
-        if self.shaping is None or getattr(self, "_channels_checked", False) or not solved:
+        if self.shaping is None or self._channels_checked or not solved:
             return
         self._channels_checked = True
         seen = {name for r in records for step in r.channels for name in step}

@@ -12,15 +12,12 @@
 set -euo pipefail
 
 SUITE="${DEBIAN_SUITE:-bookworm}"
-# The Debian mirror: $DEBIAN_MIRROR, else the first one this machine's apt uses.
-apt_mirror() {
-    { grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}'
-      grep -hE '^deb ' /etc/apt/sources.list 2>/dev/null | awk '{print $2}'; } \
-        | grep -v -- '-security' | grep -E '/debian/?$' | head -n1
-}
-MIRROR="${DEBIAN_MIRROR:-$(apt_mirror)}"
-if [ -z "$MIRROR" ]; then
-    echo "bootstrap-base: no Debian mirror found in /etc/apt; set DEBIAN_MIRROR=<url of a Debian mirror>" >&2
+# The Debian mirror: $DEBIAN_MIRROR, else the first one this machine's apt uses
+# (deb822 .sources files or one-line .list files; docker/apt-mirror.sh says what to set if none).
+if [ -n "${DEBIAN_MIRROR:-}" ]; then
+    MIRROR="$DEBIAN_MIRROR"
+elif ! MIRROR="$("$(dirname "$0")/apt-mirror.sh")"; then
+    echo "bootstrap-base: cannot build the base image without a Debian mirror (see above)" >&2
     exit 1
 fi
 BASE_TAG="${BASE_TAG:-agentgym/base:${SUITE}}"

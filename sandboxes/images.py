@@ -20,7 +20,7 @@ from .errors import SandboxUnavailableError
 
 DEFAULT_IMAGE = "agentgym/python:latest"
 SWE_IMAGE = "agentgym/swe:latest"
-LOCAL_BASE_IMAGE = "agentgym/base:bookworm"
+LOCAL_BASE_IMAGE = "agentgym/base:bookworm"  # $BASE_TAG overrides it, as in docker/bootstrap-base.sh
 PUBLIC_BASE_IMAGE = "python:3.12-slim"
 HASH_LABEL = "agentgym.content-hash"
 
@@ -62,17 +62,22 @@ def ensure_base(client, base_image: str | None, log=print) -> str:
 
     if base_image:
         return base_image
+    local_base = os.environ.get("BASE_TAG") or LOCAL_BASE_IMAGE
     try:
-        client.images.get(LOCAL_BASE_IMAGE)
-        return LOCAL_BASE_IMAGE
+        client.images.get(local_base)
+        return local_base
     except docker.errors.ImageNotFound:
         pass
     script = docker_dir() / "bootstrap-base.sh"
     if os.geteuid() == 0 and _which("debootstrap"):
-        log(f"bootstrapping {LOCAL_BASE_IMAGE} with {script} (debootstrap; about a minute)")
-        subprocess.run(["bash", str(script)], check=True)
-        return LOCAL_BASE_IMAGE
-    log(f"no {LOCAL_BASE_IMAGE} and no debootstrap; building FROM {PUBLIC_BASE_IMAGE} (needs a registry)")
+        log(f"bootstrapping {local_base} with {script} (debootstrap; about a minute)")
+        result = subprocess.run(["bash", str(script)], env={**os.environ, "BASE_TAG": local_base})
+        if result.returncode != 0:
+            raise SandboxUnavailableError(
+                f"{script} failed (exit {result.returncode}); its message is above. Fix that (for a missing "
+                "mirror: DEBIAN_MIRROR=<Debian mirror URL>) and rerun `agentgym sandbox build`")
+        return local_base
+    log(f"no {local_base} and no debootstrap; building FROM {PUBLIC_BASE_IMAGE} (needs a registry)")
     return PUBLIC_BASE_IMAGE
 
 

@@ -100,6 +100,8 @@ class TrainConfig(_Section):
                 hint = f"; did you mean `trl.{close[0]}`?" if close else ""
                 raise ConfigError(f"unknown field `trl.{key}`: it is not a GRPOConfig option{hint}")
         kwargs = {**CPU_TRL_DEFAULTS, "output_dir": self.output_dir, "seed": self.seed, **self.trl}
+        if self.reward.shaping != "none":
+            kwargs.setdefault("scale_rewards", "none")  # group std would undo the gate (trainers/gated.py)
         if self.algo == "arpo":
             given = kwargs.get("num_generations")
             if given is not None and given != self.arpo.budget:
@@ -124,6 +126,32 @@ class TrainConfig(_Section):
         except (ValueError, TypeError) as e:
             raise ConfigError(f"invalid `trl` section: {e}") from e
 
+    def env_max_turns(self) -> int:
+        """The env's turn limit: ``env.max_turns``, else the registered spec's (ConfigError for an unknown id)."""
+        if self.env.max_turns is not None:
+            return self.env.max_turns
+        from agentgym.errors import EnvNotFoundError
+        from agentgym.registry import spec
+
+        register_trainer_envs(self.env.id)
+        try:
+            return spec(self.env.id).max_turns
+        except EnvNotFoundError as e:
+            raise ConfigError(f"`env.id`: {e}") from None
+
+    def check_schedule_and_shaping(self) -> None:
+        """Horizon rounds within the env's ``max_turns``; shaping rules (:meth:`ShapingConfig.check`)."""
+        if self.horizon is None and self.reward.shaping == "none":
+            return
+        turns = self.env_max_turns()
+        if self.horizon is not None and max(self.horizon.rounds) > turns:
+            raise ConfigError(
+                f"`horizon.rounds` {self.horizon.rounds} go beyond the env's max_turns ({turns}): the env would end "
+                f"episodes at {turns} turns whatever the schedule says. Raise env.max_turns to "
+                f"{max(self.horizon.rounds)} or lower the rounds.")
+        horizon = max(self.horizon.rounds) if self.horizon is not None else turns
+        self.reward.check(horizon, self.grpo_args(build=False).get("scale_rewards", "group"))
+
     @property
     def max_completion_length(self) -> int:
         return self.rollout.max_completion_length or int(self.trl.get("max_completion_length", 512))
@@ -143,6 +171,31 @@ def _set_dotted(data: dict[str, Any], dotted: str) -> None:
     node[parts[-1]] = value
 
 
+def bundled_configs() -> dict[str, Path]:
+    """The configs shipped with agentgym, by name: ``{"maze-grpo-cpu": Path(...), ...}``."""
+    from importlib import resources
+
+    try:
+        folder = Path(str(resources.files("agentgym.configs")))
+    except ModuleNotFoundError:
+        return {}
+    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+
+
+def resolve_config_path(source: str | Path) -> Path:
+    """A config file by path, or a bundled config by name (``maze-grpo-cpu``, also with ``.yaml``)."""
+    path = Path(source)
+    if path.exists():
+        return path
+    bundled = bundled_configs()
+    name = path.name[:-5] if path.name.endswith(".yaml") else path.name
+    if name in bundled and (len(path.parts) == 1 or path.parent.name == "configs"):
+        return bundled[name]
+    hint = difflib.get_close_matches(name, list(bundled), n=3)
+    names = ", ".join(hint or list(bundled))
+    raise ConfigError(f"config file {path} does not exist; bundled configs (by name): {names}")
+
+
 def load_config(source: str | Path | dict[str, Any], overrides: list[str] | None = None, *,
                 build_trl: bool = True) -> TrainConfig:
     """Reads and validates a config (YAML path or dict) with dotted overrides; errors name the field.
@@ -151,9 +204,7 @@ def load_config(source: str | Path | dict[str, Any], overrides: list[str] | None
     if isinstance(source, dict):
         data = dict(source)
     else:
-        path = Path(source)
-        if not path.exists():
-            raise ConfigError(f"config file {path} does not exist")
+        path = resolve_config_path(source)
         data = yaml.safe_load(path.read_text()) or {}
         if not isinstance(data, dict):
             raise ConfigError(f"{path} must hold a YAML mapping of sections (algo, env, model, trl, ...)")
@@ -167,8 +218,21 @@ def load_config(source: str | Path | dict[str, Any], overrides: list[str] | None
     if config.model.path is None and config.model.tiny is None:
         raise ConfigError("`model` needs `path` (a checkpoint) or `tiny` (build a tiny model), e.g. model: {path: runs/sft}")
     config.grpo_args(build=build_trl)  # validates the trl section and batch sizes now, not halfway through
+    config.check_schedule_and_shaping()
     return config
 
 
+def register_trainer_envs(env_id: str) -> None:
+    """Registers the trainers' own envs (``demo/lamps``, ``bench/farm``) when ``env_id`` names one."""
+    if env_id.startswith("demo/"):
+        from .demo_env import register_envs
+
+        register_envs()
+    elif env_id.startswith("bench/"):
+        from .bench_envs import register_envs
+
+        register_envs()
+
+
 __all__ = ["TrainConfig", "ModelConfig", "EnvConfig", "TaskConfig", "RolloutConfig", "EvalConfig", "load_config",
-           "CPU_TRL_DEFAULTS"]
+           "register_trainer_envs", "CPU_TRL_DEFAULTS"]

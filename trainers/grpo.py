@@ -172,7 +172,7 @@ class AgentRollout:
     def episode_return(self, record: EpisodeRecord) -> float:
         if record.error:
             return 0.0
-        return shape_episode(self.shaping, record.reward, record.channels)
+        return shape_episode(self.shaping, record.reward, record.channels, success=record.success)
 
     @staticmethod
     def to_trl(records: list[EpisodeRecord]) -> dict[str, list]:

@@ -25,6 +25,7 @@ from agentgym.summary import wilson_interval
 
 from .config import TrainConfig
 from .episodes import EpisodeStart, Generator, play_episodes
+from .gated import emitted_channels
 from .grpo import AgentRollout, episode_return, make_trainer_class, task_dataset
 
 
@@ -143,10 +144,22 @@ def build_rollout(config: TrainConfig) -> AgentRollout:
     )
 
 
+def check_env(config: TrainConfig) -> None:
+    """Before anything loads: the shaping's step channels exist in the env (one oracle episode shows them)."""
+    shaping = config.reward.build()
+    if shaping is None or not shaping.step_channels():
+        return
+    env = make(config.env.id, max_turns=config.env_max_turns(), **config.env.kwargs)
+    names = asyncio.run(emitted_channels(env, seed=config.tasks.train_seeds[0]))
+    if names is not None:
+        shaping.check_channels(names, env_id=f"`{config.env.id}` (over an oracle episode)")
+
+
 def train(config: TrainConfig, *, resume: bool = False, model: Any = None, tokenizer: Any = None,
           progress: bool = True) -> dict[str, Any]:
     """Runs one training job described by ``config``; returns the summary written to ``summary.json``."""
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+    check_env(config)
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(config.model_dump_json(indent=2) + "\n")

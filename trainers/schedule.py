@@ -14,7 +14,7 @@ import collections
 import statistics
 from typing import Any, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 
 class HorizonSchedule(BaseModel):
@@ -22,7 +22,7 @@ class HorizonSchedule(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    rounds: list[int] = Field(min_length=1)
+    rounds: list[PositiveInt] = Field(min_length=1)   # each <= the env's max_turns (checked by the config loader)
     every: int = Field(gt=0)
 
     def max_turns(self, step: int) -> int:

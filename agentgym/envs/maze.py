@@ -3,7 +3,8 @@
 A grid maze carved from the seed. The agent sees its surroundings with ``look()`` and moves
 with ``move(direction)``; reaching the goal ends the episode with reward 1. ``oracle()``
 is a BFS path. Channels: ``format`` (malformed calls), ``tool_ok``, ``progress`` (+1 when a
-move gets closer to the goal, used to show gated rewards).
+move reaches a cell closer to the goal than any before: only new progress pays, so a detour
+earns no more than the shortest path; used to show gated rewards), ``outcome`` (1 at the exit).
 
     env = agentgym.make("toy/maze", size=5)
     first = await env.reset(seed=3)
@@ -102,6 +103,7 @@ class MazeEnv(ToolEnv):
         self.to_goal = distances(self.grid, self.goal)
         self._task = Task(id=f"maze-{self.size}-{seed}", instruction="Reach the exit.")
         self.moves = 0
+        self.best = self.to_goal[self.pos]   # closest distance to the goal so far (progress pays only new records)
         text = f"You are in a {self.size}x{self.size} maze. Find the exit.\n{self._view()}"
         return StepResult(messages=[Message.user(text)], info={"optimal_moves": self.to_goal[self.pos]})
 
@@ -135,13 +137,13 @@ class MazeEnv(ToolEnv):
         if self.grid[nxt[0]][nxt[1]] != ".":
             return ToolResult(content=f"A wall blocks the way {direction}. {self._view()}", ok=True,
                               channels={"progress": 0.0})
-        before = self._distance()
         self.pos = nxt
         self.moves += 1
+        closer = self._distance() < self.best
+        self.best = min(self.best, self._distance())
         if self.pos == self.goal:
             return ToolResult(content="You found the exit!", reward=1.0, done=True, success=True,
                               channels={"progress": 1.0, "outcome": 1.0})
-        closer = self._distance() < before
         return ToolResult(content=f"You moved {direction}. {self._view()}", channels={"progress": float(closer)})
 
     async def oracle(self) -> list[Message]:

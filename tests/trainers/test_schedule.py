@@ -67,3 +67,25 @@ def test_replays_never_evict_other_successes():
         group, rewards = buf.fill("t", [Rollout("x"), Rollout("y"), Rollout("z")], [0.0, 0.01, 0.0])
         buf.update("t", group, rewards)
     assert _kept(buf) == [("a", 1.0), ("b", 0.5), ("c", 0.9)]
+
+
+def test_horizon_rounds_beyond_the_envs_max_turns_are_a_config_error():
+    import pytest
+
+    from agentgym.errors import ConfigError
+    from agentgym.registry import spec
+    from agentgym.trainers.config import load_config
+    from agentgym.trainers.schedule import HorizonSchedule
+
+    base = {"env": {"id": "toy/maze", "kwargs": {"size": 2}, "max_turns": 3}, "model": {"path": "x"},
+            "trl": {"num_generations": 4, "per_device_train_batch_size": 8}}
+    with pytest.raises(ConfigError, match=r"horizon\.rounds.*\[2, 6\].*max_turns \(3\)"):
+        load_config({**base, "horizon": {"rounds": [2, 6], "every": 10}}, build_trl=False)
+    assert load_config({**base, "horizon": {"rounds": [2, 3], "every": 10}}, build_trl=False).horizon.rounds == [2, 3]
+    # without env.max_turns the registered spec's limit applies
+    limit = spec("toy/maze").max_turns
+    no_limit = {**base, "env": {"id": "toy/maze", "kwargs": {"size": 2}}}
+    with pytest.raises(ConfigError, match=f"max_turns \\({limit}\\)"):
+        load_config({**no_limit, "horizon": {"rounds": [2, limit + 1], "every": 10}}, build_trl=False)
+    with pytest.raises(ValueError):
+        HorizonSchedule(rounds=[0, 2], every=5)

@@ -14,14 +14,71 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
+import shlex
 import sys
 import time
 from importlib import metadata
+from pathlib import Path
 from typing import Any, Sequence
 
 from .errors import AgentGymError, ConfigError
 
 COMMAND_GROUP = "agentgym.commands"
+DEFAULT_EPISODES = 10
+
+
+class _DefaultsHelp(argparse.HelpFormatter):
+    """Help that shows each option's default, unless its help already explains it or there is none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default:" in text or action.default in (None, False, [], argparse.SUPPRESS) or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def _integer(text: str, minimum: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < minimum:
+        raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {text!r}" if value is None
+                                         else f"must be an integer >= {minimum}, got {value}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (counts and limits: --episodes, --concurrency, --max-turns)."""
+    return _integer(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0 (--seed, --retries)."""
+    return _integer(text, 0)
+
+
+def positive_seconds(text: str) -> float:
+    """argparse type: a finite number of seconds > 0 (--timeout; omit the flag for no limit)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (0 < value < math.inf):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text!r}; omit --timeout for no limit")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """argparse type: a finite number >= 0 (--temperature)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (0 <= value < math.inf):
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
+    return value
 
 
 def parse_env_args(pairs: Sequence[str]) -> dict[str, Any]:
@@ -55,7 +112,7 @@ def _build_policy(args: argparse.Namespace):
     from .policies.simple import NoopPolicy, OraclePolicy, RandomPolicy
 
     if args.policy:
-        return {"oracle": OraclePolicy, "noop": NoopPolicy, "random": lambda: RandomPolicy(seed=args.seed)}[args.policy]()
+        return {"oracle": OraclePolicy, "noop": NoopPolicy, "random": lambda: RandomPolicy(seed=args.seed or 0)}[args.policy]()
     from .policies.openai import OpenAIPolicy
 
     sampling: dict[str, Any] = {}
@@ -69,6 +126,7 @@ def _build_policy(args: argparse.Namespace):
 def _cmd_eval(args: argparse.Namespace) -> int:
     from .engine import arun
     from .registry import check_kwargs, spec
+    from .run_config import read_config
 
     spec(args.env_id)  # unknown ids fail here, before anything is written
     env_kwargs = parse_env_args(args.env_arg)
@@ -77,19 +135,47 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         env_kwargs["format"] = args.format
     policy = _build_policy(args)
     out = args.out or f"runs/{args.env_id.replace('/', '-')}-{getattr(policy, 'name', 'model').replace('/', '-')}-{time.strftime('%Y%m%d-%H%M%S')}"
-    summary = asyncio.run(arun(
-        args.env_id, policy, episodes=args.episodes, seed=args.seed, concurrency=args.concurrency,
-        max_turns=args.max_turns, timeout=args.timeout, out=out, resume=args.resume,
-        progress=not args.no_progress, env_kwargs=env_kwargs,
-        config={"format": args.format, "base_url": args.base_url},
-    ))
+    episodes = args.episodes
+    if episodes is None and not (args.resume and read_config(Path(out))):
+        episodes = DEFAULT_EPISODES  # on resume, omitting --episodes continues the directory's total
+    resume_cmd = _resume_command(args, out)
+    try:
+        summary = asyncio.run(arun(
+            args.env_id, policy, episodes=episodes, seed=args.seed, concurrency=args.concurrency,
+            max_turns=args.max_turns, timeout=args.timeout, retries=args.retries, out=out, resume=args.resume,
+            progress=not args.no_progress, env_kwargs=env_kwargs, config={"base_url": args.base_url},
+            warn_errors=False,
+        ))
+    except KeyboardInterrupt:
+        print(f"interrupted: finished episodes are saved in {out}\ncontinue with: {resume_cmd}", file=sys.stderr)
+        return 130
     print(summary.table())
     print(f"run directory: {out}")
-    if summary.episodes and summary.errors == summary.episodes:
-        print(f"error: every episode failed; first error: {summary.first_error}\n"
-              f"fix the cause, then continue with --resume --out {out}", file=sys.stderr)
-        return 1
+    if summary.errors:
+        every = "every episode failed: " if summary.errors == summary.episodes else ""
+        print(f"error: {every}{summary.error_line()}\n"
+              f"  all errors: {out}/trajectories.jsonl (the `error` field)\n"
+              f"  fix the cause, then redo the errored episodes with: {resume_cmd}"
+              + ("" if args.allow_errors else "\n  or pass --allow-errors to exit 0 with errored episodes"),
+              file=sys.stderr)
+        return 0 if args.allow_errors else 1
     return 0
+
+
+def _resume_command(args: argparse.Namespace, out: str) -> str:
+    """The command line that continues this run: the user's own arguments plus ``--resume --out OUT``."""
+    argv = list(getattr(args, "argv", None) or [])
+    kept, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a in ("--resume", "--allow-errors"):
+            continue
+        elif a == "--out":
+            skip = True
+        elif not a.startswith("--out="):
+            kept.append(a)
+    return "agentgym " + shlex.join([*kept, "--resume", "--out", str(out)])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,26 +186,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tag", help="filter by tag or namespace (e.g. textworld)")
     p.set_defaults(func=_cmd_list)
 
-    p = sub.add_parser("eval", help="evaluate a model or baseline policy on an environment")
-    p.add_argument("env_id")
+    p = sub.add_parser("eval", help="evaluate a model or baseline policy on an environment",
+                       formatter_class=_DefaultsHelp,
+                       description="Runs episodes of ENV_ID and writes a run directory (trajectories.jsonl, "
+                                   "summary.json, config.json). Exits 1 when any episode errored (unless "
+                                   "--allow-errors), 2 on bad input, 130 when interrupted.")
+    p.add_argument("env_id", help="a registered env id (see `agentgym list`)")
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--model", help="model name at an OpenAI-compatible endpoint")
     who.add_argument("--policy", choices=["oracle", "random", "noop"], help="a built-in baseline policy")
     p.add_argument("--base-url", help="OpenAI-compatible base URL (default: the OpenAI API)")
     p.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the API key")
-    p.add_argument("--episodes", type=int, default=10)
-    p.add_argument("--concurrency", type=int, default=8)
-    p.add_argument("--max-turns", type=int, default=None, help="default: the env's own limit")
-    p.add_argument("--seed", type=int, default=0, help="first seed; episode i uses seed+i")
-    p.add_argument("--timeout", type=float, default=None, help="seconds per episode")
-    p.add_argument("--out", help="run directory (default runs/<env>-<model>-<time>)")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    p.add_argument("--episodes", type=positive_int, default=None,
+                   help=f"number of episodes (default: {DEFAULT_EPISODES}; with --resume: the total, "
+                        "and omitted: the run directory's own total)")
+    p.add_argument("--concurrency", type=positive_int, default=8, help="episodes run at once")
+    p.add_argument("--max-turns", type=positive_int, default=None, help="turn limit per episode (default: the env's own)")
+    p.add_argument("--seed", type=non_negative_int, default=None,
+                   help="first seed; episode i uses seed+i (default: 0; with --resume: the run directory's)")
+    p.add_argument("--timeout", type=positive_seconds, default=None, help="seconds per episode (default: no limit)")
+    p.add_argument("--retries", type=non_negative_int, default=4, help="retries of transient API errors per request")
+    p.add_argument("--out", help="run directory (default: runs/<env>-<model>-<time>)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out: same env, --env-arg, --format, policy/model, --max-turns and seeds")
+    p.add_argument("--allow-errors", action="store_true", help="exit 0 even when some episodes errored")
     p.add_argument("--format", choices=["openai", "tags", "react"], default="openai",
                    help="action format: native tool calls, or text tags / ReAct for models without tools")
-    p.add_argument("--env-arg", action="append", default=[], metavar="KEY=VALUE", help="env constructor argument")
-    p.add_argument("--temperature", type=float)
-    p.add_argument("--max-tokens", type=int)
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--env-arg", action="append", default=[], metavar="KEY=VALUE",
+                   help="env constructor argument, repeatable; VALUE is JSON when it parses as JSON")
+    p.add_argument("--temperature", type=non_negative_float, help="sampling temperature (default: the server's)")
+    p.add_argument("--max-tokens", type=positive_int, help="completion token limit per turn (default: the server's)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_eval)
 
     try:
@@ -145,7 +242,9 @@ def _unavailable(name: str, err: Exception) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.argv = argv
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
@@ -155,7 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted; continue with --resume", file=sys.stderr)
+        print("interrupted", file=sys.stderr)
         return 130
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import logging
 import os
 import random
 import time
@@ -24,10 +25,13 @@ from typing import Any, Awaitable, Callable, Sequence
 from .env import Env
 from .errors import ConfigError, PolicyError, TransientPolicyError
 from .registry import make
-from .summary import RunSummary, summarize
+from .preflight import preflight
+from .run_config import RunIdentity, check_resume, read_config, resolve_seeds, write_config
+from .summary import RunSummary, is_error, summarize
 from .types import Message, Task, ToolSpec, Trajectory, Usage
 
 EnvFactory = Callable[[], Env | Awaitable[Env]]
+log = logging.getLogger("agentgym")
 
 
 async def with_retries(
@@ -202,7 +206,7 @@ async def arun(
     *,
     episodes: int | None = None,
     seeds: Sequence[int] | None = None,
-    seed: int = 0,
+    seed: int | None = None,
     concurrency: int = 8,
     max_turns: int | None = None,
     timeout: float | None = None,
@@ -212,43 +216,55 @@ async def arun(
     progress: bool = True,
     env_kwargs: dict[str, Any] | None = None,
     config: dict[str, Any] | None = None,
+    warn_errors: bool = True,
 ) -> RunSummary:
     """Runs many episodes with bounded concurrency; writes the run directory when ``out`` is set.
 
     Args:
         env: an env id (a fresh env is made per episode) or a zero-argument factory.
         policy: any :class:`~agentgym.policies.Policy`.
-        episodes / seeds: how many episodes, or the exact seeds (default ``seed, seed+1, ...``).
+        episodes / seeds: how many episodes (seeds ``seed, seed+1, ...``; ``seed`` defaults to 0),
+            or the exact seeds. On resume ``episodes`` is the total, and omitting it continues the
+            directory's own total.
         out: run directory (``trajectories.jsonl``, ``summary.json``, ``config.json``).
-        resume: continue an interrupted run in ``out`` instead of refusing to overwrite it.
+        resume: continue an interrupted run in ``out`` instead of refusing to overwrite it. The
+            directory must have been made with the same env, env arguments, format, policy,
+            model, max_turns and seeds (extended seeds are fine); anything else is a
+            :class:`ConfigError` naming the difference, and nothing is written.
+        warn_errors: log one warning line (logger ``agentgym``) naming the errored episodes and
+            the first error; the summary carries them too (``errors``, ``errored_episodes``, ``first_error``).
+
+    Before anything is written the env is built once (a bad argument value fails here, once)
+    and an :class:`~agentgym.policies.simple.OraclePolicy` is refused on an env without an oracle.
     """
-    if seeds is None:
-        if episodes is None:
-            raise ConfigError("give `episodes` or `seeds`")
-        seeds = list(range(seed, seed + episodes))
-    seeds = list(seeds)
-    if concurrency < 1:
-        raise ConfigError(f"concurrency must be >= 1, got {concurrency}")
+    _check_run_values(episodes, concurrency, max_turns, timeout, retries)
     env_kwargs = dict(env_kwargs or {})
     env_name = env if isinstance(env, str) else getattr(env, "__name__", "custom")
     model_name = getattr(policy, "name", type(policy).__name__)
+    out_dir = Path(out) if out else None
+    path = out_dir / "trajectories.jsonl" if out_dir else None
+    recorded: list[Trajectory] = []
+    if path is not None and path.exists() and path.stat().st_size:
+        if not resume:
+            raise ConfigError(f"{path} already exists: pass resume=True (--resume) to continue it, or choose another out dir")
+        recorded = load_trajectories(path)
+    saved = read_config(out_dir) if out_dir and resume else None
+    seeds = resolve_seeds(seeds, episodes, seed, saved)
+    identity = RunIdentity.of(env_name, env_kwargs, policy, model_name, max_turns, seeds)
+    if out_dir:
+        check_resume(out_dir, identity, recorded)
+    await preflight(env_name, env_kwargs, policy, seeds, lambda: _make_env(env, env_kwargs, max_turns), timeout)
 
     done: dict[int, Trajectory] = {}
     writer = None
-    out_dir = Path(out) if out else None
-    if out_dir:
+    if out_dir and path:
         out_dir.mkdir(parents=True, exist_ok=True)
-        path = out_dir / "trajectories.jsonl"
-        if path.exists() and path.stat().st_size and not resume:
-            raise ConfigError(f"{path} already exists: pass resume=True (--resume) to continue it, or choose another out dir")
         for t in load_trajectories(path, repair=True):
-            if t.episode is not None and t.termination != "error":
+            if t.episode is not None and t.episode < len(seeds) and not is_error(t):
                 done[t.episode] = t
         writer = TrajectoryWriter(path)
-        _atomic_write_json(out_dir / "config.json", {
-            "env": env_name, "model": model_name, "seeds": seeds, "concurrency": concurrency,
-            "max_turns": max_turns, "timeout": timeout, "env_kwargs": env_kwargs, **(config or {}),
-        })
+        write_config(out_dir, identity, {"concurrency": concurrency, "timeout": timeout, "retries": retries,
+                                         **(config or {})}, resumed=bool(recorded))
 
     todo = [i for i in range(len(seeds)) if i not in done]
     results: dict[int, Trajectory] = dict(done)
@@ -283,13 +299,31 @@ async def arun(
         bar.close()
         if writer:
             writer.close()
+        if hasattr(policy, "aclose"):  # also on Ctrl-C: no "Unclosed client session"
+            await policy.aclose()
     ordered = [results[i] for i in sorted(results)]
     summary = summarize(ordered, env=env_name, model=model_name, wall_time=time.perf_counter() - t0)
     if out_dir:
         _atomic_write_json(out_dir / "summary.json", summary.model_dump(mode="json"))
-    if hasattr(policy, "aclose"):
-        await policy.aclose()
+    if warn_errors and summary.errors:
+        where = f"; trajectories in {out_dir}, rerun them with resume=True" if out_dir else ""
+        log.warning("agentgym: %s%s", summary.error_line(), where)
     return summary
+
+
+def _check_run_values(episodes: int | None, concurrency: int, max_turns: int | None, timeout: float | None,
+                      retries: int) -> None:
+    """Refuses counts and limits that would run nothing or end every episode at once."""
+    if episodes is not None and episodes < 1:
+        raise ConfigError(f"episodes must be >= 1, got {episodes}")
+    if concurrency < 1:
+        raise ConfigError(f"concurrency must be >= 1, got {concurrency}")
+    if max_turns is not None and max_turns < 1:
+        raise ConfigError(f"max_turns must be >= 1 (or None for the env's own limit), got {max_turns}")
+    if timeout is not None and not (0 < timeout < float("inf")):
+        raise ConfigError(f"timeout must be > 0 seconds (or None for no limit), got {timeout}")
+    if retries < 0:
+        raise ConfigError(f"retries must be >= 0, got {retries}")
 
 
 async def _make_env(env: str | EnvFactory, kwargs: dict[str, Any], max_turns: int | None) -> Env:

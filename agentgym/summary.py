@@ -43,22 +43,66 @@ class RunSummary(BaseModel):
     wall_time: float = 0.0
     episodes_per_s: float = 0.0
     first_error: str | None = None
+    errored_episodes: list[int] = Field(default_factory=list)
+
+    def error_line(self) -> str | None:
+        """One line naming the errored episodes and the first error, or None when nothing errored.
+
+        ``"2 of 8 episodes errored (episodes 1, 5); first error (episode 1): RuntimeError: boom"``
+        """
+        if not self.errors:
+            return None
+        return f"{self._errored()}; first error{self._first_where()}: {first_line(self.first_error)}"
+
+    def _errored(self) -> str:
+        eps = self.errored_episodes
+        shown = ", ".join(map(str, eps[:10])) + (", ..." if len(eps) > 10 else "")
+        return f"{self.errors} of {self.episodes} episodes errored" + (
+            f" (episode{'s' if len(eps) > 1 else ''} {shown})" if eps else "")
+
+    def _first_where(self) -> str:
+        return f" (episode {self.errored_episodes[0]})" if self.errored_episodes else ""
 
     def table(self) -> str:
-        """A small fixed-width table for terminals."""
+        """A small fixed-width table for terminals; errors, when there are any, come first."""
         lo, hi = self.success_ci95
+        lines = []
+        if self.errors:
+            lines.append(f"ERRORS: {self._errored()}")
+            lines.append(f"first error{self._first_where()}: {first_line(self.first_error, 200)}")
         rows = [
             ("env", self.env), ("model", self.model), ("episodes", str(self.episodes)),
-            ("success", f"{self.success_rate:.3f}  [{lo:.3f}, {hi:.3f}]"),
+            ("success", f"{self.success_rate:.3f}  (95% CI {lo:.3f}-{hi:.3f}, Wilson)"),
             ("mean reward", f"{self.mean_reward:.3f}"), ("mean turns", f"{self.mean_turns:.2f}"),
             ("errors", str(self.errors)),
-            ("terminations", ", ".join(f"{k}={v}" for k, v in sorted(self.terminations.items()))),
+            ("episode ends", ", ".join(f"{v} {k}" for k, v in sorted(self.terminations.items(), key=_end_order))),
         ]
-        rows += [(f"channel {k}", f"{v:.3f}") for k, v in sorted(self.channels.items())]
+        rows += [(f"channel {k}", f"{v:.3f} per episode") for k, v in sorted(self.channels.items())]
         if self.usage.prompt_tokens or self.usage.completion_tokens:
             rows.append(("tokens in/out", f"{self.usage.prompt_tokens}/{self.usage.completion_tokens}"))
         width = max(len(k) for k, _ in rows)
-        return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+        return "\n".join(lines + [f"{k:<{width}}  {v}" for k, v in rows])
+
+
+ERROR_TERMINATIONS = frozenset({"error", "policy_error", "infra_error"})
+
+
+def is_error(traj: Trajectory) -> bool:
+    """True when the episode failed (env or policy broke) rather than ended: a resume redoes it."""
+    return traj.termination in ERROR_TERMINATIONS
+
+
+def first_line(text: str | None, limit: int = 300) -> str:
+    """The first non-empty line of an error text, cut to ``limit`` characters."""
+    line = next((ln.strip() for ln in (text or "").splitlines() if ln.strip()), "(no error text)")
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+_END_ORDER = ["done", "max_turns", "max_length", "context_length", "timeout", "policy_error", "infra_error", "error"]
+
+
+def _end_order(item: tuple[str, int]) -> tuple[int, str]:
+    return (_END_ORDER.index(item[0]) if item[0] in _END_ORDER else len(_END_ORDER), item[0])
 
 
 def summarize(trajs: Iterable[Trajectory], *, env: str, model: str, wall_time: float = 0.0) -> RunSummary:
@@ -72,7 +116,7 @@ def summarize(trajs: Iterable[Trajectory], *, env: str, model: str, wall_time: f
     usage = Usage()
     for t in trajs:
         usage = usage + t.usage
-    errors = [t for t in trajs if t.termination == "error"]
+    errors = [t for t in trajs if is_error(t)]
     return RunSummary(
         env=env, model=model, episodes=n,
         success_rate=wins / n if n else 0.0,
@@ -84,4 +128,5 @@ def summarize(trajs: Iterable[Trajectory], *, env: str, model: str, wall_time: f
         channels={k: v / n for k, v in channel_sums.items()},
         usage=usage, wall_time=wall_time, episodes_per_s=n / wall_time if wall_time else 0.0,
         first_error=errors[0].error if errors else None,
+        errored_episodes=[t.episode if t.episode is not None else i for i, t in enumerate(trajs) if is_error(t)],
     )

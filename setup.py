@@ -1,7 +1,9 @@
 """Maps the top-level folders environments/, sandboxes/, trainers/ onto agentgym.* packages.
 
 Metadata lives in pyproject.toml; only the package list is computed here because
-setuptools' automatic discovery cannot rename folders.
+setuptools' automatic discovery cannot rename folders. configs/ and docker/ ship as data
+packages (agentgym.configs, agentgym.dockerfiles), so an installed wheel finds the train
+configs by name and the sandbox Dockerfiles without a source checkout.
 """
 
 from setuptools import find_packages, setup
@@ -13,8 +15,10 @@ MAPPED = {
     "agentgym.trainers": "trainers",
 }
 
-packages = set(MAPPED)
+DATA = {"agentgym.configs": "configs", "agentgym.dockerfiles": "docker"}  # their file patterns: pyproject.toml
+
+packages = set(MAPPED) | set(DATA)
 for pkg, folder in MAPPED.items():
     packages.update(f"{pkg}.{sub}" for sub in find_packages(folder))
 
-setup(packages=sorted(packages), package_dir=MAPPED)
+setup(packages=sorted(packages), package_dir={**MAPPED, **DATA})

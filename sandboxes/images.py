@@ -35,10 +35,11 @@ IMAGES = (ImageSpec(DEFAULT_IMAGE, "python/Dockerfile"), ImageSpec(SWE_IMAGE, "s
 
 
 def docker_dir() -> Path:
-    """The docker/ directory: $AGENTGYM_DOCKER_DIR, else the source checkout next to this package."""
+    """The docker/ directory: $AGENTGYM_DOCKER_DIR, the source checkout, or the copy in the wheel."""
     env = os.environ.get("AGENTGYM_DOCKER_DIR")
     candidates = [Path(env)] if env else []
     candidates.append(Path(__file__).resolve().parent.parent / "docker")
+    candidates.append(Path(__file__).resolve().parent.parent / "dockerfiles")  # installed: agentgym/dockerfiles
     for path in candidates:
         if (path / "python" / "Dockerfile").is_file():
             return path

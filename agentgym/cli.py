@@ -128,6 +128,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from .registry import check_kwargs, spec
     from .run_config import read_config
 
+    if args.resume and not args.out:
+        raise ConfigError("--resume needs --out: the run directory to continue")
     spec(args.env_id)  # unknown ids fail here, before anything is written
     env_kwargs = parse_env_args(args.env_arg)
     check_kwargs(args.env_id, env_kwargs)  # and so do --env-arg keys the env does not take
@@ -138,6 +140,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     episodes = args.episodes
     if episodes is None and not (args.resume and read_config(Path(out))):
         episodes = DEFAULT_EPISODES  # on resume, omitting --episodes continues the directory's total
+    if args.resume and not (Path(out) / "trajectories.jsonl").exists():
+        print(f"note: {out} holds no run yet: starting a new one", file=sys.stderr)
     resume_cmd = _resume_command(args, out)
     try:
         summary = asyncio.run(arun(

@@ -32,6 +32,7 @@ from .types import Message, Task, ToolSpec, Trajectory, Usage
 
 EnvFactory = Callable[[], Env | Awaitable[Env]]
 log = logging.getLogger("agentgym")
+MAX_EPISODES = 1_000_000
 
 
 async def with_retries(
@@ -268,34 +269,41 @@ async def arun(
 
     todo = [i for i in range(len(seeds)) if i not in done]
     results: dict[int, Trajectory] = dict(done)
-    sem = asyncio.Semaphore(concurrency)
     bar = _progress(len(seeds), len(done), progress)
     t0 = time.perf_counter()
+    pending = iter(todo)
+
+    async def worker() -> None:  # `concurrency` workers, not one task per episode: a million episodes fit
+        for i in pending:
+            await one(i)
 
     async def one(i: int) -> None:
-        async with sem:
-            e = None
-            try:
-                e = await _make_env(env, env_kwargs, max_turns)
-                traj = await rollout(e, policy, seed=seeds[i], max_turns=max_turns, timeout=timeout,
-                                     retries=retries, episode=i)
-            except Exception as exc:  # env construction failed
-                traj = Trajectory(episode=i, env_id=env_name, seed=seeds[i], model=model_name, termination="error",
-                                  error=f"{type(exc).__name__}: {exc}")
-            finally:
-                if e is not None:
-                    try:
-                        await e.close()
-                    except Exception:
-                        pass
-            results[i] = traj
-            if writer:
-                writer.write(traj)
-            bar.update(results, t0)
+        e = None
+        try:
+            e = await _make_env(env, env_kwargs, max_turns)
+            traj = await rollout(e, policy, seed=seeds[i], max_turns=max_turns, timeout=timeout,
+                                 retries=retries, episode=i)
+        except Exception as exc:  # env construction failed
+            traj = Trajectory(episode=i, env_id=env_name, seed=seeds[i], model=model_name, termination="error",
+                              error=f"{type(exc).__name__}: {exc}")
+        finally:
+            if e is not None:
+                try:
+                    await e.close()
+                except Exception:
+                    pass
+        results[i] = traj
+        if writer:
+            writer.write(traj)
+        bar.update(results, t0)
 
+    workers = [asyncio.ensure_future(worker()) for _ in range(min(concurrency, len(todo)))]
     try:
-        await asyncio.gather(*(one(i) for i in todo))
+        await asyncio.gather(*workers)
     finally:
+        for w in workers:  # a failure (or Ctrl-C) stops the other workers before the file closes
+            w.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
         bar.close()
         if writer:
             writer.close()
@@ -314,8 +322,8 @@ async def arun(
 def _check_run_values(episodes: int | None, concurrency: int, max_turns: int | None, timeout: float | None,
                       retries: int) -> None:
     """Refuses counts and limits that would run nothing or end every episode at once."""
-    if episodes is not None and episodes < 1:
-        raise ConfigError(f"episodes must be >= 1, got {episodes}")
+    if episodes is not None and not 1 <= episodes <= MAX_EPISODES:
+        raise ConfigError(f"episodes must be >= 1 and <= {MAX_EPISODES:,} (split larger runs), got {episodes}")
     if concurrency < 1:
         raise ConfigError(f"concurrency must be >= 1, got {concurrency}")
     if max_turns is not None and max_turns < 1:

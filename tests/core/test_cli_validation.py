@@ -157,3 +157,46 @@ def test_interrupt_names_the_run_directory_and_the_resume_command(tmp_path):
     assert proc.returncode == 130, err
     assert f"--out {out}" in err and "--resume" in err and "--model stub" in err, err
     assert "Unclosed client session" not in err, err
+
+
+async def test_absurd_episode_counts_are_refused_before_any_list_is_built(tmp_path):
+    with pytest.raises(ConfigError, match="episodes must be >= 1 and <= 1,000,000"):
+        await arun("toy/maze", OraclePolicy(), episodes=10**12, out=tmp_path / "r", progress=False)
+    assert not (tmp_path / "r").exists()
+
+
+class CountsTasks:
+    """Records how many asyncio tasks exist while episodes are played."""
+
+    name = "counts-tasks"
+
+    def __init__(self):
+        self.most = 0
+
+    async def act(self, messages, tools):
+        import asyncio
+
+        self.most = max(self.most, len(asyncio.all_tasks()))
+        return agentgym.Message.assistant("nothing")
+
+
+async def test_run_keeps_concurrency_workers_not_one_task_per_episode():
+    policy = CountsTasks()
+    s = await arun("toy/maze", policy, episodes=300, concurrency=4, max_turns=1, progress=False,
+                   env_kwargs={"size": 2})
+    assert s.episodes == 300 and s.errors == 0
+    assert policy.most <= 4 + 3, policy.most  # the workers, the test's own task and a to_thread helper at most
+
+
+def test_resume_needs_out(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["eval", "toy/maze", "--policy", "oracle", "--resume"]) == 2
+    assert "--resume needs --out" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_resume_of_a_directory_without_a_run_says_it_starts_one(tmp_path, capsys):
+    out = tmp_path / "typo"
+    assert main(["eval", "toy/maze", "--policy", "oracle", "--env-arg", "size=2", "--episodes", "1", "--resume",
+                 "--out", str(out), "--no-progress"]) == 0
+    assert f"{out} holds no run yet: starting a new one" in capsys.readouterr().err

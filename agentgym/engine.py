@@ -5,8 +5,11 @@
     summary = agentgym.run("toy/maze", policy, episodes=64, out="runs/maze", resume=True)   # scripts
 
 An episode that fails (model endpoint down after retries, env bug) is recorded with its
-error and never aborts the run. Trajectories stream to ``trajectories.jsonl`` one atomic
-line each; ``resume=True`` skips every episode already finished and redoes errored ones.
+error and never aborts the run; the summary names the errored episodes and the first error,
+and one warning line is logged (logger ``agentgym``). Trajectories stream to
+``trajectories.jsonl`` one atomic line each; ``resume=True`` skips every episode already
+finished and redoes errored ones, in a directory made with the same settings (see
+:mod:`agentgym.run_config`). Bad settings fail before anything is written (:mod:`agentgym.preflight`).
 """
 
 from __future__ import annotations
@@ -310,7 +313,8 @@ async def arun(
         if hasattr(policy, "aclose"):  # also on Ctrl-C: no "Unclosed client session"
             await policy.aclose()
     ordered = [results[i] for i in sorted(results)]
-    summary = summarize(ordered, env=env_name, model=model_name, wall_time=time.perf_counter() - t0)
+    summary = summarize(ordered, env=env_name, model=model_name, wall_time=time.perf_counter() - t0,
+                        ran=len(todo))
     if out_dir:
         _atomic_write_json(out_dir / "summary.json", summary.model_dump(mode="json"))
     if warn_errors and summary.errors:

@@ -137,6 +137,8 @@ def resolve_seeds(seeds: Sequence[int] | None, episodes: int | None, seed: int |
         seeds = list(seeds)
         if not seeds:
             raise ConfigError("seeds is empty: give at least one seed")
+        if episodes is not None and episodes != len(seeds):
+            raise ConfigError(f"episodes={episodes} but {len(seeds)} seeds were given: give one of them")
         return seeds
     old = list(saved.get("seeds") or []) if saved else []
     if episodes is None and seed is None and old:

@@ -105,7 +105,12 @@ def _end_order(item: tuple[str, int]) -> tuple[int, str]:
     return (_END_ORDER.index(item[0]) if item[0] in _END_ORDER else len(_END_ORDER), item[0])
 
 
-def summarize(trajs: Iterable[Trajectory], *, env: str, model: str, wall_time: float = 0.0) -> RunSummary:
+def summarize(trajs: Iterable[Trajectory], *, env: str, model: str, wall_time: float = 0.0,
+              ran: int | None = None) -> RunSummary:
+    """Aggregates trajectories; ``ran`` is how many of them ``wall_time`` covers (a resume ran fewer than all).
+
+        summarize(load_trajectories("runs/maze/trajectories.jsonl"), env="toy/maze", model="oracle")
+    """
     trajs = list(trajs)
     n = len(trajs)
     wins = sum(t.success for t in trajs)
@@ -126,7 +131,7 @@ def summarize(trajs: Iterable[Trajectory], *, env: str, model: str, wall_time: f
         errors=len(errors),
         terminations=dict(Counter(t.termination for t in trajs)),
         channels={k: v / n for k, v in channel_sums.items()},
-        usage=usage, wall_time=wall_time, episodes_per_s=n / wall_time if wall_time else 0.0,
+        usage=usage, wall_time=wall_time, episodes_per_s=(n if ran is None else ran) / wall_time if wall_time else 0.0,
         first_error=errors[0].error if errors else None,
         errored_episodes=[t.episode if t.episode is not None else i for i, t in enumerate(trajs) if is_error(t)],
     )

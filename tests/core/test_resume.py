@@ -126,3 +126,14 @@ def test_cli_resume_refuses_other_env_arg(tmp_path, capsys):
     rc = main(["eval", "toy/maze", "--policy", "oracle", "--env-arg", "size=2", "--format", "tags", "--out", str(out),
                "--no-progress", "--resume"])
     assert rc == 2 and "format 'openai'; this run has 'tags'" in capsys.readouterr().err
+
+
+def test_resumed_rate_counts_only_the_episodes_this_session_ran(run_dir):
+    s = agentgym.run("toy/maze", OraclePolicy(), episodes=5, out=run_dir, resume=True, progress=False,
+                     env_kwargs={"size": 2})
+    assert s.episodes == 5 and s.episodes_per_s == pytest.approx(1 / s.wall_time)
+
+
+def test_episodes_and_seeds_that_disagree_are_refused():
+    with pytest.raises(ConfigError, match="episodes=3 but 2 seeds"):
+        agentgym.run("toy/maze", OraclePolicy(), episodes=3, seeds=[4, 9], progress=False)

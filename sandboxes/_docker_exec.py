@@ -3,6 +3,12 @@
 Blocking; run it in a thread. The docker SDK's exec_run cannot send stdin, cap output
 or stop at a deadline, so this speaks the multiplexed stream protocol directly:
 every frame is an 8-byte header (stream id, 3 zero bytes, big-endian length) + payload.
+
+The stream stays open while any process holds the command's stdout or stderr, so a
+background job (`server &`) would keep it open long after the command itself exited:
+while the stream is open, the exec is inspected every `POLL_INTERVAL` s, and once its
+main process has exited the output is read for `DRAIN_GRACE` s more and the call returns
+(the caller then kills what was left behind).
 """
 
 from __future__ import annotations
@@ -13,6 +19,9 @@ import time
 from dataclasses import dataclass
 
 from ._process import CappedBuffer
+
+POLL_INTERVAL = 0.5  # seconds between checks that the main process still runs (only while output is open)
+DRAIN_GRACE = 0.5  # seconds of reading after the main process exited
 
 
 @dataclass
@@ -44,12 +53,23 @@ def docker_exec(api, container_id: str, argv: list[str], *, user: str, workdir: 
             _send_all(raw, stdin, deadline)
             raw.shutdown(socket.SHUT_WR)
         pending = b""
+        next_poll = started + POLL_INTERVAL
+        drain_until = None
         while True:
-            remaining = deadline - time.monotonic()
+            now = time.monotonic()
+            if drain_until is not None and now >= drain_until:
+                break
+            remaining = deadline - now
             if remaining <= 0:
                 deadline_hit = True
                 break
-            ready, _, _ = select.select([raw], [], [], min(remaining, 1.0))
+            if drain_until is None and now >= next_poll:
+                next_poll = now + POLL_INTERVAL
+                state = api.exec_inspect(exec_id)
+                if not state.get("Running") and state.get("ExitCode") is not None:
+                    drain_until = now + DRAIN_GRACE  # ended; a leftover process holds the output open
+            wake = min(remaining, max(0.0, (drain_until or next_poll) - now))
+            ready, _, _ = select.select([raw], [], [], wake)
             if not ready:
                 continue
             chunk = raw.recv(262144)

@@ -3,7 +3,8 @@
 Layout of one sandbox on the host (under `runtime_dir()`):
 
     agentgym-<backend>-<id>/
-        owner.pid      pid of the creating process (stale dirs are pruned by `agentgym sandbox prune`)
+        owner.json     the creating process (pid, start time, boot id, host); dirs of dead
+                       owners are reclaimed by the next Sandbox.start() (see cleanup.py)
         workspace/     bound at /workspace (bwrap) or used directly (local)
         tmp/           bound at /tmp (bwrap)
 """
@@ -17,6 +18,7 @@ import subprocess
 from pathlib import Path
 
 from . import _hostfs
+from ._owner import make_owned_dir
 from ._process import kill_group
 from .base import Sandbox, runtime_dir
 from .models import SnapshotRef
@@ -38,8 +40,8 @@ class HostDirSandbox(Sandbox):
         await asyncio.to_thread(self._make_dirs)
 
     def _make_dirs(self) -> None:
-        self.root.mkdir(parents=True, mode=0o700, exist_ok=False)
-        (self.root / "owner.pid").write_text(str(os.getpid()))
+        self.root.parent.mkdir(parents=True, exist_ok=True)
+        make_owned_dir(self.root)
         for sub, mode in (("workspace", 0o755), ("tmp", 0o700)):
             path = self.root / sub
             path.mkdir(mode=mode)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .errors import SandboxArgumentError, SandboxPathError
 
+MAX_PATH_BYTES = 4096
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -26,11 +27,21 @@ def normalize(path: str | os.PathLike, workdir: str) -> str:
 
         normalize("src/../main.py", "/workspace") == "main.py"
     """
-    text = os.fspath(path)
+    try:
+        text = os.fspath(path)
+    except TypeError:
+        raise SandboxPathError(f"path must be text, got {type(path).__name__}") from None
     if not isinstance(text, str):
         raise SandboxPathError(f"path must be text, got {type(text).__name__}")
     if "\x00" in text:
-        raise SandboxPathError(f"path {text!r} contains a NUL byte; remove it")
+        raise SandboxPathError(f"path {text!r:.200} contains a NUL byte; remove it")
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        raise SandboxPathError(f"path {text!r:.200} is not valid text: a lone surrogate at index {exc.start} "
+                               "(invalid UTF-8?); use a proper Unicode name") from None
+    if size > MAX_PATH_BYTES:
+        raise SandboxPathError(f"path is {size} bytes long, over the {MAX_PATH_BYTES}-byte limit (PATH_MAX)")
     if text.strip() == "":
         raise SandboxPathError("path is empty; pass a file name relative to the workspace")
     if posixpath.isabs(text):

@@ -36,6 +36,7 @@ import time
 HEADER = struct.Struct(">I")
 MAX_REQUEST = 256 << 20
 DRAIN_GRACE = 0.5  # seconds to wait for pipes after a command's session was killed
+MAX_WAIT = 3600.0  # longest single select(): epoll refuses timeouts past ~24 days, and inf
 RLIMITS = {"as": resource.RLIMIT_AS, "fsize": resource.RLIMIT_FSIZE, "cpu": resource.RLIMIT_CPU,
            "core": resource.RLIMIT_CORE, "nproc": resource.RLIMIT_NPROC}
 
@@ -63,13 +64,13 @@ class Capped:
 
 
 class Command:
-    def __init__(self, req, pid, started, out_fd, err_fd, in_fd, limit):
+    def __init__(self, req, pid, started, out_fd, err_fd, in_fd, stdin, limit):
         self.id, self.pid, self.started = req["id"], pid, started
         self.deadline = started + float(req["timeout"])
         self.buffers = {out_fd: Capped(limit), err_fd: Capped(limit)}
         self.out, self.err = self.buffers[out_fd], self.buffers[err_fd]
         self.open = {out_fd, err_fd}
-        self.stdin_fd, self.stdin = in_fd, memoryview(base64.b64decode(req["stdin"])) if in_fd is not None else None
+        self.stdin_fd, self.stdin = in_fd, memoryview(stdin) if in_fd is not None else None
         self.status = None  # exit code once the main process was reaped
         self.timed_out = False
         self.drain_until = None
@@ -103,7 +104,7 @@ class Supervisor:
             now = time.monotonic()
             wait = [c.deadline for c in self.commands.values() if c.status is None and not c.timed_out]
             wait += [c.drain_until for c in self.commands.values() if c.drain_until is not None]
-            timeout = max(0.0, min(wait) - now) if wait else None
+            timeout = min(MAX_WAIT, max(0.0, min(wait) - now)) if wait else None
             for key, events in self.sel.select(timeout):
                 if self.sel.get_map().get(key.fd) is not key:
                     continue  # closed (or its number reused) by an earlier event of this batch
@@ -139,10 +140,24 @@ class Supervisor:
                 sys.exit("agentgym supervisor: oversized request frame")
             if len(self.inbox) < HEADER.size + size:
                 break
-            req = json.loads(bytes(self.inbox[HEADER.size: HEADER.size + size]))
+            body = bytes(self.inbox[HEADER.size: HEADER.size + size])
             del self.inbox[: HEADER.size + size]
-            self.handle(req)
+            try:
+                req = json.loads(body)
+            except ValueError:
+                continue  # unanswerable without an id; the host's watchdog gives up on it
+            self.handle_safely(req)
         return True
+
+    def handle_safely(self, req):
+        """Handle one request; a bad one is answered with an error result, never fatal to the sandbox."""
+        try:
+            self.handle(req)
+        except Exception as exc:  # noqa: BLE001 - one bad request must not end every command
+            ident = req.get("id") if isinstance(req, dict) else None
+            if isinstance(ident, int) and req.get("op") == "exec" and ident not in self.commands:
+                self.fail(req, time.monotonic(), 126, f"agentgym supervisor refused the request: "
+                                                      f"{type(exc).__name__}: {exc}")
 
     def handle(self, req):
         op = req.get("op")
@@ -161,10 +176,11 @@ class Supervisor:
     # ---- commands ----------------------------------------------------------------------
     def spawn(self, req):
         started = time.monotonic()
+        check_request(req)  # before any fd exists: a bad request leaks nothing
+        stdin = base64.b64decode(req["stdin"], validate=True) if req.get("stdin") is not None else None
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
-        data = req.get("stdin")
-        in_r, in_w = os.pipe() if data is not None else (os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC), None)
+        in_r, in_w = os.pipe() if stdin is not None else (os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC), None)
         try:
             pid = self.start_child(req, in_r, out_w, err_w)
         except ChildError as exc:
@@ -175,7 +191,7 @@ class Supervisor:
         finally:
             for fd in (out_w, err_w, in_r):
                 os.close(fd)
-        command = Command(req, pid, started, out_r, err_r, in_w, self.output_bytes)
+        command = Command(req, pid, started, out_r, err_r, in_w, stdin, self.output_bytes)
         self.commands[command.id] = command
         self.by_pid[pid] = command
         for fd in (out_r, err_r):
@@ -205,6 +221,8 @@ class Supervisor:
                                   setsigdef=(signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD))
         except OSError as exc:
             raise ChildError(126, f"cannot start the command: {exc.strerror}") from None
+        except (ValueError, TypeError) as exc:  # NUL or unencodable text in argv/env (the host refuses these)
+            raise ChildError(126, f"cannot start the command: {exc}") from None
         finally:
             os.chdir("/")
 
@@ -367,6 +385,24 @@ class Supervisor:
             self.sel.register(1, selectors.EVENT_WRITE, "reply")
         elif not self.outbox and registered:
             self.sel.unregister(1)
+
+
+def check_request(req):
+    """ValueError unless `req` is a well-formed exec request (the host sends only those)."""
+    argv, env, cwd, timeout = req.get("argv"), req.get("env"), req.get("cwd"), req.get("timeout")
+    if not isinstance(req.get("id"), int) or isinstance(req.get("id"), bool):
+        raise ValueError("the request has no integer id")
+    if not (isinstance(argv, list) and argv and all(isinstance(a, str) and "\0" not in a for a in argv)):
+        raise ValueError("argv must be a non-empty list of strings without NUL")
+    if not (isinstance(env, dict) and all(isinstance(k, str) and isinstance(v, str) and "\0" not in k + v
+                                          for k, v in env.items())):
+        raise ValueError("env must map strings to strings without NUL")
+    if not isinstance(cwd, str) or "\0" in cwd:
+        raise ValueError("cwd must be a string without NUL")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise ValueError(f"timeout must be a number > 0, got {timeout!r}")
+    if req.get("stdin") is not None and not isinstance(req["stdin"], str):
+        raise ValueError("stdin must be base64 text or null")
 
 
 class ChildError(Exception):

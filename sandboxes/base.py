@@ -14,6 +14,8 @@ lifecycle and snapshot bookkeeping live here so every backend refuses bad input 
 from __future__ import annotations
 
 import asyncio
+import math
+import numbers
 import os
 import shutil
 import stat
@@ -25,14 +27,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from . import _hostfs
+from ._owner import make_owned_dir
 from .errors import SandboxArgumentError, SandboxClosedError, SandboxError
-from .models import ExecResult, Limits, SnapshotRef
+from .models import MAX_TIMEOUT, ExecResult, Limits, SnapshotRef
 
 if TYPE_CHECKING:
     from .shell import ShellSession
     from .sync import SyncSandbox
 
 DEFAULT_READ_LIMIT = 64 * 1024 * 1024
+MAX_STDIN_BYTES = 64 << 20  # larger inputs go through write_file() and a redirect
+MAX_COMMAND_BYTES = 16 << 20  # argv + env; the kernel itself takes ~2 MiB (larger ones fail as E2BIG)
 MARKER_ENV = "AGENTGYM_SANDBOX_ID"  # set in every sandboxed process; used to find strays
 
 
@@ -50,6 +55,8 @@ class Sandbox(ABC):
 
     backend: ClassVar[str]
     workdir: ClassVar[str] = "/workspace"
+    #: what start() reclaims from killed processes first (see cleanup.reclaim_stale)
+    reclaim_kind: ClassVar[str] = "dirs"
 
     def __init__(self, *, limits: Limits | None = None, env: Mapping[str, str] | None = None,
                  network: bool = False, name: str | None = None):
@@ -73,6 +80,9 @@ class Sandbox(ABC):
             self._start_lock = asyncio.Lock()
         async with self._start_lock:
             if not self._started:
+                from .cleanup import reclaim_stale
+
+                await reclaim_stale(self.reclaim_kind)  # leftovers of killed processes; never raises
                 try:
                     await self._start()
                 except BaseException:
@@ -113,9 +123,8 @@ class Sandbox(ABC):
         argv = _argv(cmd)
         seconds = self._timeout(timeout)
         run_env = {**self.env, **_check_env(env or {})}
-        data = stdin.encode() if isinstance(stdin, str) else stdin
-        if data is not None and not isinstance(data, (bytes, bytearray)):
-            raise SandboxArgumentError(f"stdin must be str or bytes, got {type(stdin).__name__}")
+        _check_command_size(argv, run_env)
+        data = _stdin_bytes(stdin)
         workdir = self._cwd(cwd)
         self._check_open()
         await self.start()
@@ -136,9 +145,10 @@ class Sandbox(ABC):
         backend (the host writes bwrap/local files itself, so RLIMIT_FSIZE would not apply).
         """
         rel = _hostfs.normalize(path, self.workdir)
-        payload = data.encode() if isinstance(data, str) else bytes(data) if isinstance(data, (bytes, bytearray, memoryview)) else None
-        if payload is None:
-            raise SandboxArgumentError(f"data must be str or bytes, got {type(data).__name__}")
+        payload = _data_bytes(data, "write_file data")
+        if isinstance(mode, bool) or not isinstance(mode, int) or not 0 <= mode <= 0o777:
+            raise SandboxArgumentError(f"mode must be permission bits between 0 and 0o777 (got {mode!r}); "
+                                       "setuid, setgid and sticky bits are not written")
         check_file_size(f"write_file({path!r})", len(payload), self.limits)
         self._check_open()
         await self.start()
@@ -147,6 +157,8 @@ class Sandbox(ABC):
     async def read_file(self, path: str, *, max_bytes: int = DEFAULT_READ_LIMIT) -> bytes:
         """Bytes of a workspace file. Refuses escapes, non-files and files over `max_bytes`."""
         rel = _hostfs.normalize(path, self.workdir)
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
+            raise SandboxArgumentError(f"max_bytes must be an integer >= 0 (got {max_bytes!r})")
         self._check_open()
         await self.start()
         return await self._read(rel, max_bytes)
@@ -156,7 +168,7 @@ class Sandbox(ABC):
 
         Refused before anything is copied when one of the files is over `Limits.file_size_mb`.
         """
-        local = Path(local_dir)
+        local = _host_path(local_dir, "upload source")
         if not local.exists():
             raise SandboxArgumentError(f"upload source {str(local)!r} does not exist on the host")
         rel = _hostfs.normalize(dest, self.workdir)
@@ -170,9 +182,10 @@ class Sandbox(ABC):
     async def download(self, path: str, local: str | os.PathLike) -> None:
         """Copy a workspace file or directory to the host path `local` (symlinks are skipped)."""
         rel = _hostfs.normalize(path, self.workdir)
+        target = _host_path(local, "download target")
         self._check_open()
         await self.start()
-        await self._download(rel, Path(local))
+        await self._download(rel, target)
 
     # ---- snapshots -------------------------------------------------------------------
     async def snapshot(self) -> SnapshotRef:
@@ -181,8 +194,8 @@ class Sandbox(ABC):
         await self.start()
         if self._snapshot_dir is None:
             runtime_dir().mkdir(parents=True, exist_ok=True)
-            self._snapshot_dir = Path(tempfile.mkdtemp(prefix="agentgym-snap-", dir=runtime_dir()))
-            (self._snapshot_dir / "owner.pid").write_text(str(os.getpid()))
+            self._snapshot_dir = await asyncio.to_thread(
+                make_owned_dir, runtime_dir() / f"agentgym-snap-{uuid.uuid4().hex[:16]}")
         snap_id = uuid.uuid4().hex[:12]
         path, size = await self._snapshot(self._snapshot_dir / snap_id)
         return SnapshotRef(id=snap_id, backend=self.backend, sandbox_id=self.id, path=str(path), size_bytes=size)
@@ -225,11 +238,18 @@ class Sandbox(ABC):
         return ShellSession(self, **kwargs)
 
     def _timeout(self, timeout: float | None) -> float:
+        """Seconds for one exec: refuses non-numbers, NaN and values <= 0; clamps to MAX_TIMEOUT."""
         if timeout is None:
             return self.limits.timeout
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-            raise SandboxArgumentError(f"timeout must be a number of seconds > 0 (got {timeout!r})")
-        return float(timeout)
+        if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real):
+            raise SandboxArgumentError(f"timeout must be a number of seconds > 0 (got {timeout!r:.80})")
+        try:
+            seconds = float(timeout)
+        except (OverflowError, ValueError):  # an int too large for a float: as long as allowed
+            seconds = math.inf if timeout > 0 else math.nan
+        if not seconds > 0:  # also NaN
+            raise SandboxArgumentError(f"timeout must be a number of seconds > 0 (got {timeout!r:.80})")
+        return min(seconds, MAX_TIMEOUT)
 
     def _cwd(self, cwd: str | None) -> str:
         if cwd is None:
@@ -279,6 +299,18 @@ class Sandbox(ABC):
     async def _close(self) -> None: ...
 
 
+def _check_text(value: str, what: str, error: type[SandboxError] = SandboxArgumentError) -> str:
+    """`value`, if it is valid Unicode text without NUL; else a clear error naming `what`."""
+    if "\x00" in value:
+        raise error(f"{what} contains a NUL byte; processes and paths cannot hold NUL")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise error(f"{what} is not valid text: a lone surrogate {value[exc.start]!r} at index {exc.start} "
+                    "(invalid UTF-8 decoded with surrogateescape?); pass proper text or bytes") from None
+    return value
+
+
 def _argv(cmd: str | Sequence[str]) -> list[str]:
     if isinstance(cmd, str):
         if not cmd.strip():
@@ -288,8 +320,8 @@ def _argv(cmd: str | Sequence[str]) -> list[str]:
         argv = list(cmd)
     else:
         raise SandboxArgumentError(f"command must be a non-empty str or list of str, got {cmd!r:.80}")
-    if any("\x00" in a for a in argv):
-        raise SandboxArgumentError("command contains a NUL byte; processes cannot receive NUL in arguments")
+    for index, arg in enumerate(argv):
+        _check_text(arg, "command" if isinstance(cmd, str) else f"command argument {index}")
     return argv
 
 
@@ -299,9 +331,56 @@ def _check_env(env: Mapping[str, str]) -> dict[str, str]:
         if not isinstance(key, str) or not isinstance(value, str):
             raise SandboxArgumentError(f"env must map str to str; got {key!r}: {value!r}")
         if not key or "=" in key or "\x00" in key or "\x00" in value:
-            raise SandboxArgumentError(f"invalid env variable {key!r}: names need no '=' and no NUL bytes")
-        out[key] = value
+            raise SandboxArgumentError(f"invalid env variable {key!r:.80}: names need no '=' and no NUL bytes")
+        out[_check_text(key, "env name")] = _check_text(value, f"env variable {key!r:.80}")
     return out
+
+
+def _check_command_size(argv: list[str], env: dict[str, str]) -> None:
+    size = sum(len(a.encode()) + 1 for a in argv) + sum(len(k.encode()) + len(v.encode()) + 2 for k, v in env.items())
+    if size > MAX_COMMAND_BYTES:
+        raise SandboxArgumentError(
+            f"command and env are {size} bytes, over the {MAX_COMMAND_BYTES} a sandbox accepts (the kernel itself "
+            "refuses more than ~2 MiB); pass data through stdin or write_file()"
+        )
+
+
+def _data_bytes(data: object, what: str) -> bytes:
+    if isinstance(data, str):
+        return _encode_text(data, what)
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data)
+    raise SandboxArgumentError(f"{what} must be str or bytes, got {type(data).__name__}")
+
+
+def _encode_text(data: str, what: str) -> bytes:
+    try:
+        return data.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise SandboxArgumentError(f"{what} is not valid text: a lone surrogate {data[exc.start]!r} at index "
+                                   f"{exc.start}; pass bytes, or text without surrogates") from None
+
+
+def _stdin_bytes(stdin: object) -> bytes | None:
+    if stdin is None:
+        return None
+    data = _data_bytes(stdin, "stdin")
+    if len(data) > MAX_STDIN_BYTES:
+        raise SandboxArgumentError(f"stdin is {len(data)} bytes, over the {MAX_STDIN_BYTES} exec() sends; "
+                                   "write it with write_file() and redirect it (cmd < file)")
+    return data
+
+
+def _host_path(value: object, what: str) -> Path:
+    try:
+        text = os.fspath(value)
+    except TypeError:
+        raise SandboxArgumentError(f"{what} must be a path (str or os.PathLike), got {type(value).__name__}") from None
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
+    if "\x00" in text or not text:
+        raise SandboxArgumentError(f"{what} {text!r:.80} is empty or contains a NUL byte")
+    return Path(text)
 
 
 def check_file_size(what: str, size: int, limits: Limits) -> None:

@@ -7,8 +7,11 @@ Container settings: network "none" (opt in with `network=True` or a mode name), 
 CPU, pids and file-size limits, every capability dropped, `no-new-privileges`, a
 read-only root filesystem, /workspace on a size-limited tmpfs volume and /tmp on tmpfs,
 no host mounts. Commands run as uid 1000 while the container's init runs as another
-uid, so a timeout can kill every command process (`kill -9 -1`) without stopping the
-container. Everything created carries the label `agentgym.managed=1` (see
+uid, so every command process can be killed (`kill -9 -1`) without stopping the
+container: as bwrap does, whenever no exec is running any more, everything an exec left
+behind (`setsid`/`nohup`/double-fork daemons) is killed before the next operation runs; a
+timed-out or cancelled exec is killed at once (only its own processes, found by a
+per-exec marker, while other execs run). Everything created carries the label `agentgym.managed=1` (see
 `agentgym sandbox prune`). Images are never pulled: a missing one is an error that
 names `agentgym sandbox build`.
 """
@@ -16,16 +19,19 @@ names `agentgym sandbox build`.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import io
 import os
-import socket
 import tarfile
 import tempfile
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
 from ._docker_exec import docker_exec
+from ._owner import Owner
 from .base import MARKER_ENV, Sandbox
 from .errors import SandboxArgumentError, SandboxError, SandboxPathError, SandboxUnavailableError
 from .images import DEFAULT_IMAGE
@@ -40,6 +46,10 @@ _CHECK = ('p=$(realpath -m -- "$1") || exit 96; case "$p" in {wd}|{wd}/*) ;; *) 
           '[ "{flag}" = -m ] || [ -e "$p" ] || exit 96; ')
 _WRITE = ('[ -e "$p" ] && [ ! -f "$p" ] && exit 98; mkdir -p -- "$(dirname -- "$p")" && cat > "$p" '
           '&& chmod "$2" "$p"')
+_KILL_MARKED = ('for d in /proc/[0-9]*; do [ "${d#/proc/}" = "$$" ] && continue; '
+                'tr "\\000" "\\n" < "$d/environ" 2>/dev/null | grep -qxF -- "$1" && kill -9 "${d#/proc/}" 2>/dev/null; '
+                'done; true')
+EXEC_MARKER_ENV = "AGENTGYM_EXEC_ID"
 _READ = '[ -f "$p" ] || exit 98; s=$(stat -c %s -- "$p"); [ "$s" -le "$2" ] || { echo "$s"; exit 99; }; cat -- "$p"'
 
 
@@ -57,6 +67,12 @@ def docker_client():
         import docker
     except ImportError:
         raise SandboxUnavailableError('the docker SDK is not installed: pip install "agentgym[sandbox]"') from None
+    if not hasattr(docker, "from_env"):
+        where = getattr(docker, "__file__", None) or list(getattr(docker, "__path__", []))
+        raise SandboxUnavailableError(
+            f"'import docker' found {where}, not the docker SDK: a directory named docker/ on sys.path shadows "
+            "it (python -m / python -c put the current directory first); run from another directory"
+        )
     try:
         client = docker.from_env(timeout=60)
         client.ping()
@@ -69,14 +85,15 @@ def docker_client():
 
 
 def labels_for(sandbox_id: str) -> dict[str, str]:
-    return {LABEL: "1", "agentgym.sandbox": sandbox_id, "agentgym.pid": str(os.getpid()),
-            "agentgym.host": socket.gethostname()}
+    """Labels of a sandbox's container and volume: managed, its id, and its owner (see `_owner.py`)."""
+    return {LABEL: "1", "agentgym.sandbox": sandbox_id, **Owner.current().labels()}
 
 
 class DockerSandbox(Sandbox):
     """A sandbox in a Docker container built from docker/ (see `agentgym sandbox build`)."""
 
     backend = "docker"
+    reclaim_kind = "docker"
 
     def __init__(self, *, image: str = DEFAULT_IMAGE, user: str = AGENT_USER, **kwargs):
         super().__init__(**kwargs)
@@ -85,6 +102,9 @@ class DockerSandbox(Sandbox):
         self._client = None
         self._container = None
         self._volume = None
+        self._active = 0  # operations in flight (execs and file operations)
+        self._dirty = False  # an exec ended since the last sweep: it may have left processes
+        self._sweep: concurrent.futures.Future | None = None
 
     async def _call(self, fn, *args, **kwargs):
         return await asyncio.get_running_loop().run_in_executor(_pool(), partial(fn, *args, **kwargs))
@@ -147,20 +167,53 @@ class DockerSandbox(Sandbox):
         if self._client is not None:
             self._client.close()
 
+    # ---- in-flight bookkeeping: sweep leftovers once nothing runs ----------------------
+    @contextlib.asynccontextmanager
+    async def _busy(self, *, leaves_processes: bool = False):
+        """Wait for a pending sweep, count this operation in flight; sweep when the last one ends."""
+        while self._sweep is not None and not self._sweep.done():
+            await asyncio.wrap_future(self._sweep)
+        self._active += 1
+        try:
+            yield
+        finally:
+            self._active -= 1
+            self._dirty = self._dirty or leaves_processes
+            if self._active == 0 and self._dirty and self._container is not None and not self._closed:
+                self._dirty = False
+                self._sweep = _pool().submit(self._sweep_blocking)
+
+    def _sweep_blocking(self) -> None:
+        try:
+            self._kill_blocking()
+        except Exception:  # noqa: BLE001 - the container is gone (closed, pruned): nothing left to kill
+            pass
+
+    async def _settled(self) -> None:
+        """Return once the last sweep finished (processes left by earlier execs are dead)."""
+        while self._sweep is not None and not self._sweep.done():
+            await asyncio.wrap_future(self._sweep)
+
     # ---- commands --------------------------------------------------------------------
     async def _exec(self, argv, *, timeout, cwd, env, stdin) -> ExecResult:
-        run_env = {"HOME": "/tmp", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", MARKER_ENV: self.id, **env}
-        try:
-            raw = await self._call(docker_exec, self._client.api, self._container.id, argv, user=self.user,
-                                   workdir=cwd, env=run_env, stdin=stdin, timeout=timeout,
-                                   output_bytes=self.limits.output_bytes)
-        except asyncio.CancelledError:
-            asyncio.get_running_loop().run_in_executor(_pool(), self._kill_blocking)
-            raise
-        except Exception as exc:
-            raise SandboxError(f"docker exec failed in {self.id}: {type(exc).__name__}: {exc}") from exc
+        marker = uuid.uuid4().hex
+        run_env = {"HOME": "/tmp", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", MARKER_ENV: self.id,
+                   **env, EXEC_MARKER_ENV: marker}
+        async with self._busy(leaves_processes=True):
+            try:
+                raw = await self._call(docker_exec, self._client.api, self._container.id, argv, user=self.user,
+                                       workdir=cwd, env=run_env, stdin=stdin, timeout=timeout,
+                                       output_bytes=self.limits.output_bytes)
+            except asyncio.CancelledError:
+                if self._active > 1:  # others run: kill only this exec's processes (the sweep does the rest)
+                    _pool().submit(self._kill_marked_blocking, marker)
+                raise
+            except Exception as exc:
+                raise SandboxError(f"docker exec failed in {self.id}: {type(exc).__name__}: {exc}") from exc
+            if raw.deadline_hit and self._active > 1:
+                await self._call(self._kill_marked_blocking, marker)
         if raw.deadline_hit:
-            await self._call(self._kill_blocking)
+            await self._settled()  # a timed-out command is dead when exec() returns
         code = TIMEOUT_EXIT_CODE if raw.deadline_hit else raw.exit_code if raw.exit_code is not None else -1
         return ExecResult(exit_code=code, stdout=raw.stdout.text(), stderr=raw.stderr.text(),
                           timed_out=raw.deadline_hit, truncated=raw.stdout.truncated or raw.stderr.truncated,
@@ -171,11 +224,27 @@ class DockerSandbox(Sandbox):
         docker_exec(self._client.api, self._container.id, ["/bin/sh", "-c", "kill -9 -1"], user=self.user,
                     workdir="/", env={}, stdin=None, timeout=10, output_bytes=1024)
 
+    def _kill_marked_blocking(self, marker: str) -> None:
+        """Kill the processes of one exec (those still carrying its marker), sparing concurrent execs."""
+        try:
+            for _ in range(2):  # a second pass catches children forked during the first
+                docker_exec(self._client.api, self._container.id,
+                            ["/bin/sh", "-c", _KILL_MARKED, "agentgym", f"{EXEC_MARKER_ENV}={marker}"],
+                            user=self.user, workdir="/", env={}, stdin=None, timeout=10, output_bytes=1024)
+        except Exception:  # noqa: BLE001 - the container is gone
+            pass
+
     async def _internal(self, script: str, *args: str, stdin: bytes | None = None, cap: int = 65536):
         argv = ["/bin/sh", "-c", script, "agentgym", *args]
-        return await self._call(docker_exec, self._client.api, self._container.id, argv, user=self.user,
-                                workdir="/", env={}, stdin=stdin, timeout=max(60.0, self.limits.timeout),
-                                output_bytes=cap)
+        async with self._busy():
+            return await self._call(docker_exec, self._client.api, self._container.id, argv, user=self.user,
+                                    workdir="/", env={}, stdin=stdin, timeout=max(60.0, self.limits.timeout),
+                                    output_bytes=cap)
+
+    async def _archive(self, fn, *args):
+        """A docker archive call (get/put) counted in flight, after any pending sweep."""
+        async with self._busy():
+            return await self._call(fn, *args)
 
     def _check_result(self, raw, rel: str, what: str) -> None:
         if raw.exit_code == 0:
@@ -227,14 +296,14 @@ class DockerSandbox(Sandbox):
             target = os.path.dirname(dest)
             await self._internal('mkdir -p -- "$1"', target)
             data = await asyncio.to_thread(_tar_of, local, uid, os.path.basename(dest))
-        ok = await self._call(self._container.put_archive, target, data)
+        ok = await self._archive(self._container.put_archive, target, data)
         if not ok:
             raise SandboxError(f"uploading {local} to {dest} failed")
 
     async def _download(self, rel: str, local: Path) -> None:
         path = await self._resolve(rel, must_exist=True)
         with tempfile.TemporaryFile() as spool:
-            await self._call(self._archive_to, path, spool)
+            await self._archive(self._archive_to, path, spool)
             spool.seek(0)
             await asyncio.to_thread(_extract, spool, local)
 
@@ -252,14 +321,15 @@ class DockerSandbox(Sandbox):
         # commit leaves out (it captures only the container's own layer), and the root is read-only.
         path = dest.with_suffix(".tar")
         with open(path, "wb") as handle:
-            size = await self._call(self._archive_to, self.workdir + "/.", handle)
+            size = await self._archive(self._archive_to, self.workdir + "/.", handle)
         return path, size
 
     async def _restore(self, ref: SnapshotRef) -> None:
+        await self._settled()
         await self._call(self._kill_blocking)
         await self._internal(f'find {self.workdir} /tmp -mindepth 1 -delete 2>/dev/null; true')
         with open(ref.path, "rb") as handle:
-            ok = await self._call(self._container.put_archive, self.workdir, handle.read())
+            ok = await self._archive(self._container.put_archive, self.workdir, handle.read())
         if not ok:
             raise SandboxError(f"restoring snapshot {ref.id} into {self.id} failed")
 

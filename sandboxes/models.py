@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 #: exit_code reported when an exec was killed at its timeout (as coreutils `timeout`).
 TIMEOUT_EXIT_CODE = 124
+#: the longest timeout an exec gets (24 h); larger values, `inf` included, are clamped to it.
+MAX_TIMEOUT = 86400.0
 
 Backend = Literal["docker", "bwrap", "local"]
 
@@ -18,7 +20,8 @@ class Limits(BaseModel):
 
         Limits(timeout=10, memory_mb=512, cpus=1.0, pids=64, file_size_mb=64, output_bytes=65536)
 
-    `timeout` is the default wall-clock limit of one exec (seconds). `cpus` is enforced by
+    `timeout` is the default wall-clock limit of one exec (seconds; larger than
+    MAX_TIMEOUT, `inf` included, means MAX_TIMEOUT). `cpus` is enforced by
     docker only; bwrap and local bound CPU time with RLIMIT_CPU (`cpu_seconds`, default
     derived from the exec timeout). `disk_mb` sizes docker's workspace and /tmp tmpfs.
     """
@@ -39,6 +42,10 @@ class Limits(BaseModel):
     def _positive_float(cls, value: float, info) -> float:
         if not value > 0:
             raise ValueError(f"{info.field_name} must be > 0 (got {value})")
+        if info.field_name == "timeout":
+            return min(float(value), MAX_TIMEOUT)  # inf means "as long as allowed"
+        if value == float("inf"):
+            raise ValueError(f"{info.field_name} must be a finite number (got {value})")
         return value
 
     @field_validator("memory_mb", "pids", "file_size_mb", "output_bytes", "disk_mb", "cpu_seconds")
@@ -46,7 +53,17 @@ class Limits(BaseModel):
     def _positive_int(cls, value: int | None, info) -> int | None:
         if value is not None and value <= 0:
             raise ValueError(f"{info.field_name} must be a positive integer (got {value})")
+        cap = _INT_CAPS[info.field_name]
+        if value is not None and value > cap:
+            raise ValueError(f"{info.field_name} must be at most {cap} (got {value}); larger values do not fit "
+                             "the kernel's limits")
         return value
+
+
+# Largest accepted values: rlimits in bytes must fit 63 bits; pids the kernel's PID_MAX_LIMIT;
+# output is held in memory (head + tail per stream).
+_INT_CAPS = {"memory_mb": 1 << 40, "file_size_mb": 1 << 40, "disk_mb": 1 << 40, "pids": 1 << 22,
+             "output_bytes": 1 << 30, "cpu_seconds": 1 << 40}
 
 
 class ExecResult(BaseModel):

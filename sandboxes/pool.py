@@ -46,9 +46,9 @@ class SandboxPool:
         if self._started:
             return self
         if self.prune_stale:
-            from .cleanup import prune
+            from .cleanup import reclaim_stale
 
-            await asyncio.to_thread(prune)
+            await reclaim_stale("docker")  # host dirs, and containers/volumes when a daemon answers
         self._started = True
         results = await asyncio.gather(*(self._new() for _ in range(self.size)), return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]

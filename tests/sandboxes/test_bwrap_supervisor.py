@@ -287,3 +287,20 @@ def test_nothing_survives_a_killed_host_process():
 
     leftover = runtime_dir() / f"agentgym-{sandbox_id}"  # the workspace stays for `agentgym sandbox prune`
     assert str(leftover) in prune_dirs() and not leftover.exists()
+
+
+@pytest.mark.parametrize("bad", [
+    {"timeout": 1e300}, {"timeout": "5"}, {"timeout": -1}, {"argv": ["echo", 5]}, {"argv": []},
+    {"argv": ["echo", "a\x00b"]}, {"env": {"X": 1}}, {"cwd": None}, {"cwd": "/no/such/dir"},
+    {"stdin": "not base64!"}, {"argv": ["echo", "\udcff\ud83d"]},
+], ids=["huge-timeout", "str-timeout", "negative-timeout", "int-arg", "empty-argv", "nul-arg", "int-env",
+        "no-cwd", "missing-cwd", "bad-stdin", "surrogates"])
+async def test_malformed_requests_never_kill_the_supervisor(sb, bad):
+    """Requests the host would never send (it checks first) still get a reply, never a dead pid 1."""
+    request = {"argv": ["sh", "-c", "sleep 0.3; echo hi"], "env": {"PATH": "/usr/bin:/bin"}, "cwd": "/workspace", "timeout": 5,
+               "stdin": None, **bad}
+    reply, out, _err = await sb._supervisor.exec(request, deadline=30)
+    assert reply.exit_code in (0, 1, 126) and reply.op == "result"
+    assert sb._supervisor.alive
+    assert (await sb.exec("echo alive")).stdout == "alive\n"
+    assert sb.restarts == 0

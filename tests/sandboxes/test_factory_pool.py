@@ -214,9 +214,11 @@ async def test_killed_process_leftovers_are_pruned_at_next_pool_start(backend, t
     live.mkdir()
     (live / "owner.pid").write_text(str(sleeper.pid))
     try:
-        async with SandboxPool(lambda: make_sandbox(backend, allow_local=True), size=1, prune_stale=False):
+        monkeypatch.setenv("AGENTGYM_SANDBOX_RECLAIM", "0")
+        async with SandboxPool(lambda: make_sandbox(backend, allow_local=True), size=1):
             pass
-        assert all(p.exists() for p in leftovers), "prune_stale=False must leave leftovers alone"
+        assert all(p.exists() for p in leftovers), "AGENTGYM_SANDBOX_RECLAIM=0 must leave leftovers alone"
+        monkeypatch.delenv("AGENTGYM_SANDBOX_RECLAIM")
         async with SandboxPool(lambda: make_sandbox(backend, allow_local=True), size=1) as pool:
             assert pool.idle == 1
             assert not any(p.exists() for p in leftovers), [p.name for p in leftovers if p.exists()]

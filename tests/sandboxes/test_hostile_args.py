@@ -1,0 +1,140 @@
+"""No argument kills a sandbox or hangs it: odd timeouts, lone surrogates, NUL, huge inputs, bad modes and sizes.
+
+Each bad value is either clamped (huge timeouts) or refused with a clear SandboxArgumentError /
+SandboxPathError before anything reaches the backend; afterwards the same sandbox still works
+(for bwrap: the same supervisor, never restarted).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from agentgym.sandboxes import Limits, SandboxArgumentError, SandboxPathError
+from agentgym.sandboxes.base import MAX_STDIN_BYTES
+from agentgym.sandboxes.models import MAX_TIMEOUT
+
+pytestmark = pytest.mark.filterwarnings("ignore:LocalSandbox runs untrusted code")
+
+
+async def _still_works(sandbox) -> None:
+    assert (await sandbox.exec("echo alive", timeout=10)).stdout == "alive\n"
+    if sandbox.backend == "bwrap":
+        assert sandbox.restarts == 0 and sandbox._supervisor.alive, sandbox._supervisor.failure()
+
+
+@pytest.mark.parametrize("timeout", [1e9, math.inf, 1e308, 10**400, 2**63, MAX_TIMEOUT * 2])
+async def test_huge_timeouts_are_clamped_never_fatal(sandbox, timeout):
+    r = await sandbox.exec("echo ok", timeout=timeout)
+    assert r.ok and r.stdout == "ok\n"
+    r = await sandbox.exec("sleep 0.2; echo slow", timeout=timeout)
+    assert r.ok and r.stdout == "slow\n"
+    await _still_works(sandbox)
+
+
+@pytest.mark.parametrize("timeout", [0, -1, -math.inf, math.nan, -(10**400), True, "5", [5], object()])
+async def test_bad_timeouts_are_refused_never_fatal(sandbox, timeout):
+    with pytest.raises(SandboxArgumentError, match="timeout must be a number of seconds > 0"):
+        await sandbox.exec("true", timeout=timeout)
+    await _still_works(sandbox)
+
+
+def test_limits_clamp_huge_timeouts_and_refuse_what_the_kernel_cannot_hold():
+    assert Limits(timeout=math.inf).timeout == MAX_TIMEOUT
+    assert Limits(timeout=1e12).timeout == MAX_TIMEOUT
+    for bad in ({"timeout": math.nan}, {"timeout": -math.inf}, {"cpus": math.inf}, {"memory_mb": 10**30},
+                {"pids": 2**40}, {"file_size_mb": 2**60}, {"output_bytes": 2**40}, {"cpu_seconds": 10**20}):
+        with pytest.raises(ValueError):
+            Limits(**bad)
+
+
+async def test_sandbox_with_infinite_default_timeout_runs(backend):
+    from agentgym.sandboxes import make_sandbox
+
+    async with make_sandbox(backend, limits=Limits(timeout=math.inf), allow_local=True) as sb:
+        assert (await sb.exec("echo ok")).stdout == "ok\n"
+        await _still_works(sb)
+
+
+LONE = "\ud83d"
+
+
+@pytest.mark.parametrize("call", [
+    lambda sb: sb.exec(f"echo {LONE}"),
+    lambda sb: sb.exec(["echo", LONE]),
+    lambda sb: sb.exec("true", env={"X": LONE}),
+    lambda sb: sb.exec("true", env={f"X{LONE}": "1"}),
+    lambda sb: sb.exec("cat", stdin=LONE),
+    lambda sb: sb.exec("true", cwd=LONE),
+    lambda sb: sb.write_file(f"a{LONE}.txt", "x"),
+    lambda sb: sb.write_file("a.txt", f"x{LONE}"),
+    lambda sb: sb.read_file(f"a{LONE}.txt"),
+    lambda sb: sb.download(f"a{LONE}", "/tmp/agentgym-never-written"),
+], ids=["shell", "argv", "env-value", "env-name", "stdin", "cwd", "write-path", "write-data", "read-path",
+        "download-path"])
+async def test_lone_surrogates_are_refused_clearly(sandbox, call):
+    with pytest.raises((SandboxArgumentError, SandboxPathError), match="not valid text"):
+        await call(sandbox)
+    await _still_works(sandbox)
+
+
+@pytest.mark.parametrize("call", [
+    lambda sb: sb.exec("true", cwd="a\x00b"),
+    lambda sb: sb.exec("true", env={"X": "a\x00"}),
+    lambda sb: sb.write_file("a\x00b", "x"),
+    lambda sb: sb.read_file("a\x00b"),
+    lambda sb: sb.upload("/tmp\x00x"),
+    lambda sb: sb.download("a.txt", "/tmp/\x00x"),
+], ids=["cwd", "env", "write", "read", "upload-source", "download-target"])
+async def test_nul_bytes_are_refused_clearly(sandbox, call):
+    with pytest.raises((SandboxArgumentError, SandboxPathError), match="NUL"):
+        await call(sandbox)
+    await _still_works(sandbox)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda sb: sb.write_file("a.txt", "x", mode=-1), "mode must be"),
+    (lambda sb: sb.write_file("a.txt", "x", mode=0o4755), "mode must be"),
+    (lambda sb: sb.write_file("a.txt", "x", mode=1 << 70), "mode must be"),
+    (lambda sb: sb.write_file("a.txt", "x", mode="755"), "mode must be"),
+    (lambda sb: sb.write_file("a.txt", 12), "must be str or bytes"),
+    (lambda sb: sb.read_file("a.txt", max_bytes=-1), "max_bytes must be"),
+    (lambda sb: sb.read_file("a.txt", max_bytes=1.5), "max_bytes must be"),
+    (lambda sb: sb.read_file(123), "path must be text"),
+    (lambda sb: sb.read_file("d/" * 3000 + "f"), "PATH_MAX"),
+    (lambda sb: sb.exec("cat", stdin=12), "stdin must be str or bytes"),
+    (lambda sb: sb.exec("cat", stdin=b"x" * (MAX_STDIN_BYTES + 1)), "write_file"),
+    (lambda sb: sb.exec(["true", *["y" * 100_000] * 200]), "over the"),
+    (lambda sb: sb.download("a.txt", 12), "must be a path"),
+], ids=["mode-negative", "mode-setuid", "mode-huge", "mode-str", "data-int", "max-negative", "max-float",
+        "path-int", "path-too-long", "stdin-int", "stdin-huge", "argv-huge", "download-target-int"])
+async def test_out_of_range_arguments_are_refused_clearly(sandbox, call, message):
+    await sandbox.write_file("a.txt", "x")
+    with pytest.raises((SandboxArgumentError, SandboxPathError), match=message):
+        await call(sandbox)
+    await _still_works(sandbox)
+
+
+async def test_read_file_with_zero_max_bytes(sandbox):
+    await sandbox.write_file("empty", b"")
+    await sandbox.write_file("one", b"1")
+    assert await sandbox.read_file("empty", max_bytes=0) == b""
+    with pytest.raises(SandboxArgumentError, match="max_bytes=0"):
+        await sandbox.read_file("one", max_bytes=0)
+
+
+async def test_binary_and_invalid_utf8_output_and_files(sandbox):
+    blob = bytes(range(256)) * 64
+    await sandbox.write_file("blob.bin", blob)
+    assert await sandbox.read_file("blob.bin") == blob
+    r = await sandbox.exec("cat blob.bin; cat blob.bin >&2")
+    assert r.ok and "\ufffd" in r.stdout and "\ufffd" in r.stderr and r.truncated
+    r = await sandbox.exec(["cat"], stdin=blob)
+    assert r.ok and r.truncated
+
+
+async def test_nonexistent_cwd_is_a_result_not_an_error(sandbox):
+    r = await sandbox.exec("pwd", cwd="no/such/dir")
+    assert r.exit_code != 0 and not r.timed_out
+    await _still_works(sandbox)

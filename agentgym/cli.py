@@ -151,7 +151,10 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             warn_errors=False,
         ))
     except KeyboardInterrupt:
-        print(f"interrupted: finished episodes are saved in {out}\ncontinue with: {resume_cmd}", file=sys.stderr)
+        if not (Path(out) / "trajectories.jsonl").exists():
+            print("interrupted before the run started; nothing was written", file=sys.stderr)
+        else:
+            print(f"interrupted: finished episodes are saved in {out}\ncontinue with: {resume_cmd}", file=sys.stderr)
         return 130
     print(summary.table())
     print(f"run directory: {out}")

@@ -89,9 +89,13 @@ def parse_env_args(pairs: Sequence[str]) -> dict[str, Any]:
         if not sep or not key.strip() or not key.strip().isidentifier():
             raise ConfigError(f"--env-arg expects key=value with a Python identifier as key, got {pair!r}")
         try:
-            out[key.strip()] = json.loads(value)
+            parsed = json.loads(value)
         except json.JSONDecodeError:
-            out[key.strip()] = value
+            parsed = value
+        key = key.strip()
+        if key in out:
+            raise ConfigError(f"--env-arg {key} is given twice ({out[key]!r}, then {parsed!r}): give it once")
+        out[key] = parsed
     return out
 
 
@@ -99,6 +103,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
     from .registry import _plugin_errors, list_envs
 
     specs = list_envs(args.tag)
+    if args.tag and not specs:
+        known = sorted({t for s in list_envs() for t in s.tags} | {s.id.split("/")[0] for s in list_envs()})
+        raise ConfigError(f"no environment has tag or namespace {args.tag!r}; known: {', '.join(known)}")
     width = max((len(s.id) for s in specs), default=10)
     for s in specs:
         extra = f"  [needs: {', '.join(s.requirements)}]" if s.requirements else ""

@@ -200,3 +200,16 @@ def test_resume_of_a_directory_without_a_run_says_it_starts_one(tmp_path, capsys
     assert main(["eval", "toy/maze", "--policy", "oracle", "--env-arg", "size=2", "--episodes", "1", "--resume",
                  "--out", str(out), "--no-progress"]) == 0
     assert f"{out} holds no run yet: starting a new one" in capsys.readouterr().err
+
+
+def test_env_arg_given_twice_is_refused(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["eval", "toy/maze", "--policy", "oracle", "--env-arg", "size=3", "--env-arg", "size=5"]) == 2
+    assert "--env-arg size is given twice (3, then 5)" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_list_with_unknown_tag_says_so(capsys):
+    assert main(["list", "--tag", "no-such-tag"]) == 2
+    err = capsys.readouterr().err
+    assert "no environment has tag or namespace 'no-such-tag'" in err and "toy" in err

@@ -115,11 +115,11 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _build_policy(args: argparse.Namespace):
+def _build_policy(args: argparse.Namespace, seed: int = 0):
     from .policies.simple import NoopPolicy, OraclePolicy, RandomPolicy
 
     if args.policy:
-        return {"oracle": OraclePolicy, "noop": NoopPolicy, "random": lambda: RandomPolicy(seed=args.seed or 0)}[args.policy]()
+        return {"oracle": OraclePolicy, "noop": NoopPolicy, "random": lambda: RandomPolicy(seed=seed)}[args.policy]()
     from .policies.openai import OpenAIPolicy
 
     sampling: dict[str, Any] = {}
@@ -142,10 +142,12 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     check_kwargs(args.env_id, env_kwargs)  # and so do --env-arg keys the env does not take
     if args.format != "openai":
         env_kwargs["format"] = args.format
-    policy = _build_policy(args)
+    saved = read_config(Path(args.out)) if args.resume else None
+    first_seed = args.seed if args.seed is not None else ((saved or {}).get("seeds") or [0])[0]
+    policy = _build_policy(args, first_seed)
     out = args.out or f"runs/{args.env_id.replace('/', '-')}-{getattr(policy, 'name', 'model').replace('/', '-')}-{time.strftime('%Y%m%d-%H%M%S')}"
     episodes = args.episodes
-    if episodes is None and not (args.resume and read_config(Path(out))):
+    if episodes is None and not saved:
         episodes = DEFAULT_EPISODES  # on resume, omitting --episodes continues the directory's total
     if args.resume and not (Path(out) / "trajectories.jsonl").exists():
         print(f"note: {out} holds no run yet: starting a new one", file=sys.stderr)

@@ -93,9 +93,10 @@ def check_resume(out_dir: Path, new: RunIdentity, recorded: list[Trajectory]) ->
         if t.episode is None:
             continue
         if t.episode >= len(new.seeds):
-            if config is None:
+            if config is None:  # (with a config, its seeds were checked above)
                 problems.append(f"episode {t.episode} recorded; this run has only {len(new.seeds)} episodes")
-            break
+                break
+            continue
         if t.seed != new.seeds[t.episode]:
             problems.append(f"seed {t.seed} for episode {t.episode}; this run has seed {new.seeds[t.episode]}")
             break

@@ -25,10 +25,10 @@ from typing import Any, Callable, Sequence
 
 from agentgym.registry import make
 
-from .arpo import ArpoConfig, arpo_rollout, token_advantages
+from .arpo import ArpoConfig, apply_hard_attribution, arpo_rollout
 from .episodes import EpisodeRecord, EpisodeStart, Generator, play_episodes
 from .gated import OUTCOME, GatedReward, shape_episode
-from .schedule import HorizonSchedule, ReplayBuffer, ReplayConfig
+from .schedule import HorizonSchedule, ReplayBuffer, ReplayConfig, replay_old_logprobs
 from .vllm import VLLMGenerator
 
 TASK_PREFIX = "agentgym-task "
@@ -210,11 +210,11 @@ def _trainer_base():
 
 
 def make_trainer_class():
-    """``AgentGRPOTrainer``: TRL's GRPOTrainer + ARPO hard advantage attribution (per-token advantages).
+    """``AgentGRPOTrainer``: TRL's GRPOTrainer + ARPO hard advantage attribution (per-token advantages, shared
+    spans counted once) + replayed rollouts trained against their stored sampling logprobs.
 
     Built lazily so importing this module does not import TRL.
     """
-    import torch
 
     class AgentGRPOTrainer(_trainer_base()):
         attribution: str = "soft"
@@ -223,14 +223,10 @@ def make_trainer_class():
             output = super()._generate_and_score_completions(inputs)
             nodes = getattr(self.rollout_func, "last_nodes", None)
             if self.attribution == "hard" and nodes is not None and len(nodes) == output["advantages"].shape[0]:
-                per_token = token_advantages(nodes, output["advantages"].tolist())
-                width = output["completion_ids"].shape[1]
-                adv = torch.zeros((len(per_token), width), dtype=output["advantages"].dtype,
-                                  device=output["advantages"].device)
-                for i, row in enumerate(per_token):
-                    row = row[:width]
-                    adv[i, : len(row)] = torch.tensor(row, dtype=adv.dtype)
-                output["advantages"] = adv  # (B, T): _compute_loss accepts per-token advantages
+                apply_hard_attribution(output, nodes, gather=self.accelerator.gather)  # shared spans counted once
+            records = getattr(self.rollout_func, "last_records", None) or []
+            if len(records) == output["advantages"].shape[0]:  # replayed rows: ratio vs the policy that sampled them
+                replay_old_logprobs(output, [getattr(r, "replayed", False) for r in records])
             return output
 
     return AgentGRPOTrainer

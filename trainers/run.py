@@ -23,6 +23,7 @@ from agentgym.errors import ConfigError
 from agentgym.registry import make
 from agentgym.summary import wilson_interval
 
+from .checkpoint import load_rollout_state, lr_schedule_callback, rollout_state_callback
 from .config import TrainConfig
 from .episodes import EpisodeStart, Generator, play_episodes
 from .gated import emitted_channels
@@ -130,6 +131,13 @@ def plot_learning_curve(metrics_path: Path, out: Path, keys: tuple[str, ...] = (
     return out
 
 
+def _read_summary(out: Path) -> dict[str, Any]:
+    try:
+        return json.loads((out / "summary.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
 def _latest_checkpoint(out: Path) -> str | None:
     ckpts = sorted(out.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]) if p.name.split("-")[-1].isdigit() else -1)
     return str(ckpts[-1]) if ckpts else None
@@ -175,17 +183,24 @@ def train(config: TrainConfig, *, resume: bool = False, model: Any = None, token
     seeds = range(*config.tasks.eval_seeds)
     summary: dict[str, Any] = {"env": config.env.id, "algo": config.algo, "model": path or "in-memory",
                                "reward_shaping": config.reward.shaping}
-    if config.eval.before and not (resume and _latest_checkpoint(out)):
+    checkpoint = _latest_checkpoint(out) if resume else None
+    previous = _read_summary(out) if checkpoint else {}
+    if "before" in previous:
+        summary["before"] = previous["before"]  # measured before the first training step, kept across resumes
+    elif config.eval.before and not checkpoint:
         summary["before"] = evaluate(model, tokenizer, config.env.id, config.env.kwargs, seeds, **eval_kw)
+        (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")  # a resume finds it here
     trainer_cls = make_trainer_class()
     trainer_cls.attribution = config.arpo.attribution if config.algo == "arpo" else "soft"
     trainer = trainer_cls(
         model=model, reward_funcs=[episode_return], args=args, train_dataset=task_dataset(range(*config.tasks.train_seeds)),
-        processing_class=tokenizer, rollout_func=rollout, callbacks=[metrics_callback(out / "metrics.jsonl")],
+        processing_class=tokenizer, rollout_func=rollout,
+        callbacks=[metrics_callback(out / "metrics.jsonl"), rollout_state_callback(rollout), lr_schedule_callback()],
     )
-    checkpoint = _latest_checkpoint(out) if resume else None
     if resume and checkpoint is None:
         print(f"--resume: no checkpoint in {out}; starting from scratch")
+    if checkpoint is not None:
+        load_rollout_state(rollout, checkpoint)  # replay buffer and the rollout's RNG (ARPO branching)
     result = trainer.train(resume_from_checkpoint=checkpoint)
     trainer.save_model(str(out / "model"))
     tokenizer.save_pretrained(str(out / "model"))

@@ -6,6 +6,9 @@
     replay = ReplayBuffer(capacity=8, min_reward=0.1)
     replay.add(key, record)            # keeps successes per task, FIFO
     group = replay.fill(key, group, rewards)   # replaces one rollout of an all-failed group
+
+Replayed rollouts are trained against their stored sampling logprobs (:func:`replay_old_logprobs`);
+the buffer is saved with every checkpoint (``trainers/checkpoint.py``).
 """
 
 from __future__ import annotations
@@ -59,12 +62,17 @@ class ReplayBuffer:
         kept.append((item, reward))
 
     def fill(self, key: str, group: list[Any], rewards: list[float]) -> tuple[list[Any], list[float]]:
-        """Returns the group with its first rollout replaced by the newest buffered success when all failed."""
+        """Returns the group with its first rollout replaced by the newest buffered success when all failed.
+
+        The replayed item gets ``item.replayed = True``: an older policy sampled it, so the trainer uses its
+        stored sampling logprobs as the old policy's (:func:`replay_old_logprobs`), not the current policy's.
+        """
         if not group or not self.store.get(key):
             return group, rewards
         std = statistics.pstdev(rewards) if len(rewards) > 1 else 0.0
         if std < self.config.max_std and statistics.fmean(rewards) < self.config.max_mean:
             item, reward = self.store[key][-1]
+            item.replayed = True
             self.replayed += 1
             return [item, *group[1:]], [reward, *rewards[1:]]
         return group, rewards
@@ -75,4 +83,24 @@ class ReplayBuffer:
             self.add(key, item, r)
 
 
-__all__ = ["HorizonSchedule", "ReplayConfig", "ReplayBuffer"]
+def replay_old_logprobs(output: dict[str, Any], replayed: Sequence[bool]) -> int:
+    """Makes replayed rows of a TRL batch use their stored sampling logprobs as ``old_per_token_logps``.
+
+    TRL's ratio is ``exp(logp_now - logp_old)``; without ``old_per_token_logps`` it takes the current
+    policy's, a ratio of 1 — wrong for a rollout an older policy sampled. Fresh rows keep TRL's old
+    logprobs when it computed them, else their own sampling logprobs (the same policy). Returns the
+    number of replayed rows.
+    """
+    import torch
+
+    n = sum(bool(r) for r in replayed)
+    sampling = output.get("sampling_per_token_logps")
+    if not n or sampling is None or len(replayed) != sampling.shape[0]:
+        return 0
+    old = output.get("old_per_token_logps")
+    rows = torch.tensor([bool(r) for r in replayed], device=sampling.device).unsqueeze(1)
+    output["old_per_token_logps"] = torch.where(rows, sampling, sampling if old is None else old)
+    return n
+
+
+__all__ = ["HorizonSchedule", "ReplayConfig", "ReplayBuffer", "replay_old_logprobs"]

@@ -57,8 +57,19 @@ class EnvConfig(_Section):
 
 
 class TaskConfig(_Section):
-    train_seeds: tuple[int, int] = (0, 1024)      # [start, stop) seeds used as training tasks
-    eval_seeds: tuple[int, int] = (100_000, 100_064)
+    """Training and held-out tasks (``trainers/tasks.py``).
+
+    ``split: task`` (default) keeps held-out evaluation disjoint from training by task identity: a share
+    ``held_out`` of all tasks (by fingerprint) is evaluation-only; training uses the seeds of
+    ``train_seeds`` whose task is not held out, evaluation ``eval_seeds[1] - eval_seeds[0]`` seeds from
+    ``eval_seeds[0]`` on whose task is. ``split: seed`` only separates seeds (for envs too slow to
+    fingerprint every training seed); the run then reports the held-out distinct tasks, unchecked.
+    """
+
+    train_seeds: tuple[int, int] = (0, 1024)      # [start, stop) candidate seeds of training tasks
+    eval_seeds: tuple[int, int] = (100_000, 100_064)  # from the first, stop - start held-out episodes
+    split: Literal["task", "seed"] = "task"
+    held_out: float = Field(0.25, gt=0.0, lt=1.0)  # share of tasks kept for evaluation (split: task)
 
 
 class RolloutConfig(_Section):

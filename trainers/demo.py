@@ -10,9 +10,10 @@ Steps (every number in the report is measured in this run, seeds fixed):
    demonstrations skip reading the note and press the right lamp by luck (kept because they
    succeed), then a deliberately short SFT (assistant-only loss): the model learns the format,
    half the time it guesses, and copying the colour is only partly learned;
-3. evaluate on held-out seeds by sampling at the training temperature;
+3. evaluate on held-out *tasks* (a quarter of all (row, target) tasks, by fingerprint, never
+   seen in SFT or GRPO: ``trainers/tasks.py``) by sampling at the training temperature;
 4. multi-turn GRPO (gated reward: the note-reading step reward counts only when the right lamp
-   is pressed) on training seeds;
+   is pressed) on training tasks;
 5. evaluate again with the same sampling; write ``report.md``, ``summary.json``,
    ``metrics.jsonl`` and ``learning_curve.png`` and print a before/after table.
 """
@@ -30,8 +31,10 @@ from pathlib import Path
 from typing import Any
 
 ENV_ID = "demo/lamps"
-EVAL_SEED_START = 1_000_000      # held-out: training tasks use seeds [0, 100_000), SFT seeds [500_000, ...)
-SFT_SEED_START = 500_000
+EVAL_SEED_START = 1_000_000      # held-out tasks are searched from here; training tasks from seeds [0, 20_000)
+SFT_SEED_START = 500_000         # SFT demonstrations: seeds from here whose task is not held out
+TRAIN_SEEDS = (0, 20_000)
+HELD_OUT = 0.25                  # share of tasks kept out of SFT and GRPO
 
 
 @dataclasses.dataclass
@@ -102,7 +105,8 @@ def grpo_config(out: Path, model_path: Path, s: DemoSettings) -> dict[str, Any]:
     return {
         "algo": "grpo", "output_dir": str(out / "grpo"), "model": {"path": str(model_path)}, "seed": s.seed,
         "env": {"id": ENV_ID, "max_turns": s.max_turns},
-        "tasks": {"train_seeds": [0, 100_000]},
+        "tasks": {"train_seeds": list(TRAIN_SEEDS), "eval_seeds": [EVAL_SEED_START, EVAL_SEED_START + s.eval_episodes],
+                  "split": "task", "held_out": HELD_OUT},
         "rollout": {"max_new_tokens": s.max_new_tokens, "max_completion_length": s.max_completion_length},
         "reward": {"shaping": "gated", "step_channel": "progress", "step_weight": 0.1, "threshold": 1.0},
         "eval": {"before": False, "after": False},
@@ -121,10 +125,13 @@ def run_demo(out: Path, settings: DemoSettings | None = None, *, quiet: bool = F
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
 
+    import agentgym
+
     from .config import load_config
     from .demo_env import register_envs
-    from .run import evaluate, train
+    from .run import evaluate, task_split, train
     from .sft import expert_conversations, sft
+    from .tasks import TaskSplit, fingerprints
 
     s = settings or DemoSettings()
     register_envs()
@@ -133,7 +140,13 @@ def run_demo(out: Path, settings: DemoSettings | None = None, *, quiet: bool = F
     t0 = time.perf_counter()
     cpu0 = time.process_time()
     timings: dict[str, float] = {}
-    eval_seeds = range(EVAL_SEED_START, EVAL_SEED_START + s.eval_episodes)
+    split = task_split(load_config(grpo_config(out, out, s), build_trl=False))  # held out by task, not by seed
+    eval_seeds = split.eval_seeds
+    make_env = lambda: agentgym.make(ENV_ID, max_turns=s.max_turns)  # noqa: E731
+    candidates = range(SFT_SEED_START, SFT_SEED_START + 4 * s.sft_episodes)
+    rule = TaskSplit(HELD_OUT)
+    sft_seeds = [x for x, fp in zip(candidates, fingerprints(make_env, candidates))
+                 if not rule.is_held_out(fp)][: s.sft_episodes]
     eval_kw = dict(max_turns=s.max_turns, temperature=s.temperature, max_new_tokens=s.max_new_tokens,
                    max_completion_length=s.max_completion_length)
 
@@ -146,14 +159,17 @@ def run_demo(out: Path, settings: DemoSettings | None = None, *, quiet: bool = F
     path = build_model(out / "model", s)
     tok = AutoTokenizer.from_pretrained(path)
     model = AutoModelForCausalLM.from_pretrained(path)
+    sft_fps = set(fingerprints(make_env, sft_seeds))
+    eval_fps = set(fingerprints(make_env, eval_seeds))
     summary: dict[str, Any] = {"env": ENV_ID, "parameters": sum(p.numel() for p in model.parameters()),
-                               "settings": dataclasses.asdict(s), "torch_threads": torch.get_num_threads()}
+                               "settings": dataclasses.asdict(s), "torch_threads": torch.get_num_threads(),
+                               "tasks": {**split.summary(), "held_out_share": HELD_OUT, "sft_tasks": len(sft_fps),
+                                         "eval_tasks_in_sft": len(sft_fps & eval_fps)}}
     summary["base"] = evaluate(model, tok, ENV_ID, {}, eval_seeds, **eval_kw)
     stage("model", t)
 
     t = time.perf_counter()
-    rows = asyncio.run(expert_conversations(ENV_ID, range(SFT_SEED_START, SFT_SEED_START + s.sft_episodes),
-                                            skip_prob=s.skip_prob))
+    rows = asyncio.run(expert_conversations(ENV_ID, sft_seeds, skip_prob=s.skip_prob))
     summary["sft_data"] = {"episodes": len(rows), "skipped_note": sum(1 for r in rows if not any(
         c["function"]["name"] == "read_note" for m in r["messages"] for c in m.get("tool_calls") or []))}
     model = sft(model, tok, rows, out_dir=str(out / "sft"), epochs=s.sft_epochs, learning_rate=s.sft_lr,
@@ -238,35 +254,39 @@ def plot(metrics: Path, s: dict[str, Any], png: Path) -> None:
 
 
 def table(summary: dict[str, Any]) -> str:
-    rows = ["| stage | held-out success | 95% CI (Wilson) | mean turns | tool calls/episode |", "|---|---|---|---|---|"]
+    rows = ["| stage | held-out success | 95% CI (Wilson) | distinct held-out tasks | mean turns | tool calls/episode |",
+            "|---|---|---|---|---|---|"]
     names = {"base": "random init", "sft": "after SFT", "grpo": "after SFT + GRPO"}
     for stage, label in names.items():
         r = summary.get(stage)
         if r:
             lo, hi = r["success_ci95"]
             rows.append(f"| {label} | {r['success_rate']:.1%} of {r['episodes']} | [{lo:.1%}, {hi:.1%}] | "
-                        f"{r['mean_turns']:.2f} | {r['mean_tool_calls']:.2f} |")
+                        f"{r.get('distinct_tasks', '-')} | {r['mean_turns']:.2f} | {r['mean_tool_calls']:.2f} |")
     return "\n".join(rows)
 
 
 def report(s: dict[str, Any]) -> str:
-    t, st, tr = s["timings"], s["settings"], s["training"]
+    t, st, tr, tk = s["timings"], s["settings"], s["training"], s["tasks"]
     train_line = ""
     if tr.get("steps"):
         train_line = (f"Training success (rollouts at the same temperature) rose from {tr['success_first_quarter']:.0%} "
                       f"in the first quarter of GRPO steps to {tr['success_last_quarter']:.0%} in the last.\n")
     return f"""# agentgym CPU demo — {s['env']}
 
-Task: a row of four lamps; the note names the one to switch on. `read_note()` then `press(color)` always
-succeeds, pressing without reading succeeds 1 time in 4.
+Task: a row of four lamps (drawn from eight colours); the note names the one to switch on. `read_note()` then
+`press(color)` always succeeds, pressing one of the row without reading succeeds 1 time in 4.
 
 Model: tiny Qwen2, {s['parameters']:,} parameters ({st['layers']} layers, hidden {st['hidden_size']}), built
 locally with random weights. SFT: {s['sft_data']['episodes']} expert conversations ({s['sft_data']['skipped_note']}
 of them skip the note and press the right lamp by luck), {st['sft_epochs']:g} epochs, lr {st['sft_lr']:g},
 assistant-only loss. GRPO: {st['grpo_steps']} steps × {st['batch']} episodes ({st['batch'] // st['num_generations']}
 tasks × {st['num_generations']} generations), lr {st['grpo_lr']:g}, DAPO loss, gated reward (outcome + 0.1 per
-note read, counted only when the right lamp is on). Held-out seeds {EVAL_SEED_START}+, sampled at temperature
-{st['temperature']:g} at every stage.
+note read, counted only when the right lamp is on). Held out by task, not by seed: {tk['held_out_share']:.0%} of all
+(row, target) tasks, by fingerprint, never appear in SFT or GRPO — the {tk['eval_episodes']} held-out episodes are
+{tk['eval_tasks']} distinct tasks, none of them among the {tk['train_tasks']:,} distinct GRPO training tasks
+({tk['shared_tasks']} shared) or the {tk['sft_tasks']} SFT tasks ({tk['eval_tasks_in_sft']} shared). Sampled at
+temperature {st['temperature']:g} at every stage.
 
 {table(s)}
 

@@ -1,11 +1,13 @@
 """``demo/lamps`` — the tiny two-step tool task the CPU demo trains on.
 
-A row of coloured lamps; the instruction says to switch on "the lamp the note asks for".
-``read_note()`` reveals the colour; ``press(color)`` switches a lamp on and ends the episode
-(reward 1 when it is the right one). Guessing without reading succeeds 1 time in 4; reading
-first, then copying the colour, always does. Channels: ``format``, ``tool_ok``, ``progress``
-(+1 for reading the note: a step reward that can be farmed by reading again and again,
-which gated rewards ignore unless the lamp is right).
+A row of four coloured lamps, drawn per seed from eight colours (the instruction lists them); the
+instruction says to switch on "the lamp the note asks for". ``read_note()`` reveals the colour;
+``press(color)`` switches a lamp on and ends the episode (reward 1 when it is the right one).
+Guessing one of the row without reading succeeds 1 time in 4; reading first, then copying the
+colour, always does. A task is a (row, target) pair: 8·7·6·5 rows × 4 targets = 6,720 distinct
+tasks, enough to hold a share of them out of training (``trainers/tasks.py``). Channels:
+``format``, ``tool_ok``, ``progress`` (+1 for reading the note: a step reward that can be farmed by
+reading again and again, which gated rewards ignore unless the lamp is right), ``outcome``.
 
     agentgym.trainers.demo_env.register_envs()
     env = agentgym.make("demo/lamps")
@@ -22,8 +24,9 @@ from agentgym.registry import register
 from agentgym.tools import tool
 from agentgym.types import Message, StepResult, Task, ToolCall
 
-Color = Literal["red", "green", "blue", "yellow"]
-COLORS = ("red", "green", "blue", "yellow")
+Color = Literal["red", "green", "blue", "yellow", "white", "black", "pink", "brown"]
+COLORS = ("red", "green", "blue", "yellow", "white", "black", "pink", "brown")
+ROW = 4  # lamps per task
 
 
 class LampsEnv(ToolEnv):
@@ -33,10 +36,14 @@ class LampsEnv(ToolEnv):
 
     async def _reset(self, *, seed: int | None, task: Task | None) -> StepResult:
         seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
-        self.target = random.Random(seed).choice(COLORS)
+        rng = random.Random(seed)
+        self.row = rng.sample(COLORS, ROW)
+        self.target = rng.choice(self.row)
         self.reads = 0
-        self._task = Task(id=f"lamps-{seed}", instruction="Press the lamp the note asks for.")
-        return StepResult(messages=[Message.user("Press the lamp the note asks for.")])
+        text = f"Lamps: {', '.join(self.row)}. Press the lamp the note asks for."
+        self._task = Task(id=f"lamps-{'-'.join(self.row)}-{self.target}", instruction=text,
+                          data={"row": self.row, "target": self.target})
+        return StepResult(messages=[Message.user(text)])
 
     @tool
     def read_note(self) -> ToolResult:
@@ -52,8 +59,11 @@ class LampsEnv(ToolEnv):
             color: the lamp's colour.
         """
         ok = color == self.target
-        return ToolResult(content=f"The {color} lamp is on." + ("" if ok else " Wrong lamp."), reward=float(ok),
-                          done=True, success=ok, channels={"outcome": float(ok)})
+        if color not in self.row:
+            text = f"There is no {color} lamp; nothing happens. Wrong lamp."
+        else:
+            text = f"The {color} lamp is on." + ("" if ok else " Wrong lamp.")
+        return ToolResult(content=text, reward=float(ok), done=True, success=ok, channels={"outcome": float(ok)})
 
     async def oracle(self) -> list[Message]:
         return [Message.assistant(tool_calls=[ToolCall(name="read_note")]),

@@ -28,6 +28,7 @@ from .config import TrainConfig
 from .episodes import EpisodeStart, Generator, play_episodes
 from .gated import emitted_channels
 from .grpo import AgentRollout, episode_return, make_trainer_class, task_dataset
+from .tasks import SplitResult, distinct_tasks, split_tasks
 
 
 def load_model(config: TrainConfig) -> tuple[Any, Any, str]:
@@ -56,7 +57,8 @@ def evaluate(model: Any, tokenizer: Any, env_id: str, env_kwargs: dict[str, Any]
 
     ``sample_seed`` seeds the sampling on a forked torch RNG: the same model and seeds give the
     same result every call, and the caller's (training) random stream is left untouched.
-    ``None`` samples from the global stream.
+    ``None`` samples from the global stream. ``distinct_tasks``: how many different tasks the seeds
+    build (``trainers/tasks.py``); pick held-out seeds with :func:`~agentgym.trainers.tasks.split_tasks`.
     """
     import contextlib
 
@@ -83,6 +85,7 @@ def evaluate(model: Any, tokenizer: Any, env_id: str, env_kwargs: dict[str, Any]
         "mean_turns": statistics.fmean(r.turns for r in records) if records else 0.0,
         "mean_tool_calls": statistics.fmean(r.tool_calls for r in records) if records else 0.0,
         "errors": sum(r.error is not None for r in records),
+        "distinct_tasks": distinct_tasks(factory, seeds),
     }
 
 
@@ -152,6 +155,14 @@ def build_rollout(config: TrainConfig) -> AgentRollout:
     )
 
 
+def task_split(config: TrainConfig) -> SplitResult:
+    """Training and held-out seeds of ``config.tasks`` (disjoint by task unless ``split: seed``)."""
+    factory = lambda: make(config.env.id, max_turns=config.env_max_turns(), **config.env.kwargs)  # noqa: E731
+    start, stop = config.tasks.eval_seeds
+    return split_tasks(factory, range(*config.tasks.train_seeds), start, stop - start, split=config.tasks.split,
+                       held_out=config.tasks.held_out)
+
+
 def check_env(config: TrainConfig) -> None:
     """Before anything loads: the shaping's step channels exist in the env (one oracle episode shows them)."""
     shaping = config.reward.build()
@@ -180,9 +191,10 @@ def train(config: TrainConfig, *, resume: bool = False, model: Any = None, token
     temperature = config.eval.temperature if config.eval.temperature is not None else args.temperature
     eval_kw = dict(max_turns=rollout.turns_at(10**9), temperature=temperature,
                    max_new_tokens=config.rollout.max_new_tokens, max_completion_length=config.max_completion_length)
-    seeds = range(*config.tasks.eval_seeds)
+    split = task_split(config)
+    seeds = split.eval_seeds
     summary: dict[str, Any] = {"env": config.env.id, "algo": config.algo, "model": path or "in-memory",
-                               "reward_shaping": config.reward.shaping}
+                               "reward_shaping": config.reward.shaping, "tasks": split.summary()}
     checkpoint = _latest_checkpoint(out) if resume else None
     previous = _read_summary(out) if checkpoint else {}
     if "before" in previous:
@@ -193,7 +205,7 @@ def train(config: TrainConfig, *, resume: bool = False, model: Any = None, token
     trainer_cls = make_trainer_class()
     trainer_cls.attribution = config.arpo.attribution if config.algo == "arpo" else "soft"
     trainer = trainer_cls(
-        model=model, reward_funcs=[episode_return], args=args, train_dataset=task_dataset(range(*config.tasks.train_seeds)),
+        model=model, reward_funcs=[episode_return], args=args, train_dataset=task_dataset(split.train_seeds),
         processing_class=tokenizer, rollout_func=rollout,
         callbacks=[metrics_callback(out / "metrics.jsonl"), rollout_state_callback(rollout), lr_schedule_callback()],
     )
@@ -213,4 +225,4 @@ def train(config: TrainConfig, *, resume: bool = False, model: Any = None, token
     return summary
 
 
-__all__ = ["train", "evaluate", "load_model", "plot_learning_curve", "metrics_callback", "build_rollout"]
+__all__ = ["train", "evaluate", "load_model", "plot_learning_curve", "metrics_callback", "build_rollout", "task_split"]

@@ -28,6 +28,10 @@ def test_demo_pipeline_writes_the_run_directory(tmp_path):
     assert all(math.isfinite(r["loss"]) and math.isfinite(r["reward"]) for r in logged)
     report = (out / "report.md").read_text()
     assert table(s) in report and "GRPO gain over SFT" in report
+    tasks = saved["tasks"]  # held out by task: no evaluation task is trained on, in SFT or GRPO
+    assert tasks["split"] == "task" and tasks["shared_tasks"] == 0 and tasks["eval_tasks_in_sft"] == 0
+    assert tasks["eval_tasks"] == saved["grpo"]["distinct_tasks"] >= 2
+    assert f"{tasks['eval_tasks']} distinct tasks" in report
 
 
 def test_one_sided_p_value():

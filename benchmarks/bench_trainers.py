@@ -191,7 +191,8 @@ def farm_conversations(episodes: int, coin: float, max_collects: int = 3) -> lis
     return [asyncio.run(one(seed, rng.randint(0, max_collects))) for seed in range(episodes)]
 
 
-def warm_start(env_id: str, name: str, episodes: int, epochs: float, rows: list | None = None, **expert_kw) -> str:
+def warm_start(env_id: str, name: str, episodes: int, epochs: float, rows: list | None = None,
+               seeds: list | None = None, **expert_kw) -> str:
     """An SFT'd tiny model on oracle conversations of ``env_id`` (or ``rows``), cached by name."""
     from agentgym.models.tiny import cache_dir, cached_tiny
     from agentgym.trainers.sft import expert_conversations, sft
@@ -200,7 +201,7 @@ def warm_start(env_id: str, name: str, episodes: int, epochs: float, rows: list 
     if (out / "config.json").exists():
         return str(out)
     model, tok = load_tiny(cached_tiny(**TINY))
-    rows = rows or asyncio.run(expert_conversations(env_id, range(episodes), **expert_kw))
+    rows = rows or asyncio.run(expert_conversations(env_id, (seeds or range(episodes))[:episodes], **expert_kw))
     model = sft(model, tok, rows, out_dir=f"/tmp/agentgym-bench/sft-{name}", epochs=epochs, learning_rate=5e-3,
                 batch_size=16, progress=False)
     model.save_pretrained(out)
@@ -210,7 +211,7 @@ def warm_start(env_id: str, name: str, episodes: int, epochs: float, rows: list 
 
 def train_grpo(path: str, env_id: str, *, steps: int, algo: str = "grpo", shaping=None, max_turns: int,
                gens: int = 8, batch: int = 16, lr: float = 2e-4, max_new_tokens: int = 32, max_len: int = 256,
-               arpo_initial: int = 4, seed_base: int = 0, env_kwargs: dict | None = None):
+               arpo_initial: int = 4, seed_base: int = 0, env_kwargs: dict | None = None, train_seeds=None):
     """Trains a fresh copy of ``path``; returns (model, tokenizer, rollout) with per-step records in ``rollout.steps``."""
     from agentgym.trainers.arpo import ArpoConfig
     from agentgym.trainers.grpo import AgentRollout, episode_return, make_trainer_class, task_dataset
@@ -232,15 +233,24 @@ def train_grpo(path: str, env_id: str, *, steps: int, algo: str = "grpo", shapin
                      per_device_train_batch_size=batch, learning_rate=lr, lr_scheduler_type="constant", beta=0.0,
                      loss_type="dapo", epsilon=0.2, epsilon_high=0.28, max_completion_length=max_len)
     trainer = make_trainer_class()(model=model, reward_funcs=[episode_return], args=args, processing_class=tok,
-                                   train_dataset=task_dataset(range(seed_base, seed_base + 10_000)), rollout_func=rollout)
+                                   train_dataset=task_dataset(train_seeds or range(seed_base, seed_base + 10_000)),
+                                   rollout_func=rollout)
     trainer.train()
     return trainer.model, tok, rollout
 
 
-def evaluate(model, tok, env_id: str, max_turns: int, max_len: int = 256) -> dict:
+def lamps_split():
+    """``demo/lamps`` training and held-out seeds, disjoint by task (trainers/tasks.py), and their task counts."""
+    from agentgym.registry import make
+    from agentgym.trainers.tasks import split_tasks
+
+    return split_tasks(lambda: make("demo/lamps", max_turns=4), range(0, 10_000), EVAL_SEEDS.start, len(EVAL_SEEDS))
+
+
+def evaluate(model, tok, env_id: str, max_turns: int, max_len: int = 256, seeds=None) -> dict:
     from agentgym.trainers.run import evaluate as run_eval
 
-    return run_eval(model, tok, env_id, {}, EVAL_SEEDS, max_turns=max_turns, temperature=TEMPERATURE, max_new_tokens=32,
+    return run_eval(model, tok, env_id, {}, seeds or EVAL_SEEDS, max_turns=max_turns, temperature=TEMPERATURE, max_new_tokens=32,
                     max_completion_length=max_len)
 
 
@@ -251,8 +261,8 @@ def mean(records, fn) -> float:
 # ----------------------------------------------------------------------------- 2. ARPO vs GRPO
 ARPO_SETTINGS = {
     # name: (warm-start cache name, expert kwargs, max turns, what the demonstrations do)
-    "skip": ("lamps-skip0.5", {"skip_prob": 0.5}, 3, "half of them skip reading the note and guess"),
-    "detour": ("lamps-detour0.5", {"detour_tool": "read_note", "detour_prob": 0.5, "max_turns": 4}, 4,
+    "skip": ("lamps8-skip0.5", {"skip_prob": 0.5}, 3, "half of them skip reading the note and guess"),
+    "detour": ("lamps8-detour0.5", {"detour_tool": "read_note", "detour_prob": 0.5, "max_turns": 4}, 4,
                "each step preceded by an extra read_note with probability 0.5 (2–4 tool calls)"),
 }
 
@@ -263,18 +273,21 @@ def bench_arpo(steps: int) -> tuple[str, dict]:
     register_envs()
     env = "demo/lamps"
     rows, out, notes = [], {}, []
+    split = lamps_split()  # held-out tasks never appear in SFT or GRPO
+    out["tasks"] = split.summary()
     for setting, (name, expert_kw, turns, what) in ARPO_SETTINGS.items():
-        path = warm_start(env, name, SFT["episodes"], SFT["epochs"], **expert_kw)
+        path = warm_start(env, name, SFT["episodes"], SFT["epochs"], seeds=split.train_seeds, **expert_kw)
         model, tok = load_tiny(path)
-        before = evaluate(model, tok, env, turns)
+        before = evaluate(model, tok, env, turns, seeds=split.eval_seeds)
         out[setting] = {"before": before}
         rows.append(f"| {setting} | SFT warm start | - | - | - | {before['success_rate']:.1%} | "
                     f"{before['mean_tool_calls']:.2f} | - | - |")
         for algo in ("grpo", "arpo"):
             t = time.perf_counter()
-            model, tok, rollout = train_grpo(path, env, steps=steps, algo=algo, max_turns=turns, lr=LR)
+            model, tok, rollout = train_grpo(path, env, steps=steps, algo=algo, max_turns=turns, lr=LR,
+                                             train_seeds=split.train_seeds)
             seconds = time.perf_counter() - t
-            after = evaluate(model, tok, env, turns)
+            after = evaluate(model, tok, env, turns, seeds=split.eval_seeds)
             train_records = [r for step in rollout.steps for r in step]
             branch = getattr(getattr(rollout, "arpo_stats", None), "branch_rate", None)
             out[setting][algo] = {"after": after, "train_success": mean(train_records, lambda r: r.success),
@@ -293,7 +306,9 @@ def bench_arpo(steps: int) -> tuple[str, dict]:
         f"{ARPO_SETTINGS['skip'][3]}; `detour` — {ARPO_SETTINGS['detour'][3]}. {steps} steps per run, batch 16 = 2 tasks "
         "× 8 completions (GRPO: 8 independent samples; ARPO: M = 8, N = 4 initial, β = 0.2, τ = 0.5, k = 20, soft "
         f"attribution), env reward (1 for the right lamp), lr {LR:g}, sampling temperature {TEMPERATURE} in training and "
-        "evaluation. Held-out: 64 seeds. Optimal play is 2 tool calls (read_note, press).\n\n"
+        f"evaluation. Held-out: {len(split.eval_seeds)} episodes over {split.eval_tasks} distinct tasks, none of them "
+        f"among the {split.train_tasks:,} distinct SFT/GRPO training tasks (split by task fingerprint, "
+        f"{split.shared_tasks} shared). Optimal play is 2 tool calls (read_note, press).\n\n"
         "| setting | | episodes trained | train success | train tool calls/ep | held-out success | held-out tool calls/ep "
         "| ARPO branch rate (last step) | train s |\n|---|---|---|---|---|---|---|---|---|\n"
         + "\n".join(rows) + "\n\n"

@@ -55,11 +55,63 @@ class CappedBuffer:
         return (head + marker + tail).decode("utf-8", errors="replace")
 
 
+def kill_marked(name: str, value: str, *, rounds: int = 4) -> int:
+    """SIGKILL every process whose environment holds `name=value` (those we may read); how many.
+
+    Finds what a command left running outside its process group (setsid, nohup, double
+    forks) as long as it kept the sandbox's marker variable. At least two rounds, a moment
+    apart: a process in the middle of execve() shows an empty environment, and children
+    forked while a round ran are caught by the next.
+    """
+    needle = f"{name}={value}".encode()
+    me, killed = os.getpid(), 0
+    for round_ in range(rounds):
+        found = 0
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) == me:
+                continue
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as handle:
+                    if needle not in handle.read().split(b"\0"):
+                        continue
+                os.kill(int(entry), signal.SIGKILL)
+                found += 1
+            except (OSError, ValueError):
+                continue
+        killed += found
+        if not found and round_ > 0:
+            break
+        time.sleep(0.002)
+    return killed
+
+
 def kill_group(pgid: int) -> None:
     try:
         os.killpg(pgid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+async def _exited(proc: asyncio.subprocess.Process) -> None:
+    """Return when the process itself exits; unlike `proc.wait()`, never waits for its pipes to close
+    (a background job holding stdout would otherwise hold the call until its timeout)."""
+    loop = asyncio.get_running_loop()
+    try:
+        fd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):  # no pidfd (old kernel, or already reaped): poll the exit status
+        fd = None
+    if fd is not None:
+        ready = loop.create_future()
+        loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+        try:
+            await ready
+        finally:
+            loop.remove_reader(fd)
+            os.close(fd)
+    delay = 0.001
+    while proc.returncode is None:  # the child watcher records the status a moment after the exit
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.05)
 
 
 async def _pump(stream: asyncio.StreamReader, buffer: CappedBuffer) -> None:
@@ -117,11 +169,11 @@ async def run_process(
     timed_out = False
     try:
         try:
-            await asyncio.wait_for(proc.wait(), timeout)
+            await asyncio.wait_for(_exited(proc), timeout)
         except asyncio.TimeoutError:
             timed_out = True
             kill_group(proc.pid)
-            await proc.wait()
+            await _exited(proc)
         kill_group(proc.pid)  # leftovers in the group (background jobs) die with the command
         _done, pending = await asyncio.wait(pumps, timeout=_DRAIN_GRACE)
         for task in pending:  # a process outside the group still holds a pipe: stop listening

@@ -236,7 +236,7 @@ class BwrapSandbox(HostDirSandbox):
 
     # ---- commands ----------------------------------------------------------------------
     async def _exec(self, argv, *, timeout, cwd, env, stdin) -> ExecResult:
-        run_env = {**self._base_env(), **env}
+        run_env = {**self._base_env(), **env, MARKER_ENV: self.id}
         supervisor = await self._live_supervisor() if self.persistent else None
         if supervisor is None:
             prefix = [cwd if arg == "{cwd}" else arg for arg in self._prefix]

@@ -8,10 +8,13 @@ CPU, pids and file-size limits, every capability dropped, `no-new-privileges`, a
 read-only root filesystem, /workspace on a size-limited tmpfs volume and /tmp on tmpfs,
 no host mounts. Commands run as uid 1000 while the container's init runs as another
 uid, so every command process can be killed (`kill -9 -1`) without stopping the
-container: as bwrap does, whenever no exec is running any more, everything an exec left
-behind (`setsid`/`nohup`/double-fork daemons) is killed before the next operation runs; a
-timed-out or cancelled exec is killed at once (only its own processes, found by a
-per-exec marker, while other execs run). Everything created carries the label `agentgym.managed=1` (see
+container. As on bwrap, nothing an exec starts outlives it: each exec carries a marker
+($AGENTGYM_EXEC_ID) and runs under a small sh wrapper that, when the command exits, kills
+in the same `docker exec` every process still carrying that marker (`&`, setsid, nohup,
+double forks) and every process whose environment was scrubbed of markers; a timed-out,
+cancelled or signalled exec (whose wrapper may be dead) is cleaned up by the host: its
+marked processes at once, then everything once no operation runs. The image needs
+/bin/sh and GNU grep (`-z`). Everything created carries the label `agentgym.managed=1` (see
 `agentgym sandbox prune`). Images are never pulled: a missing one is an error that
 names `agentgym sandbox build`.
 """
@@ -25,6 +28,7 @@ import io
 import os
 import tarfile
 import tempfile
+import types
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -46,10 +50,28 @@ _CHECK = ('p=$(realpath -m -- "$1") || exit 96; case "$p" in {wd}|{wd}/*) ;; *) 
           '[ "{flag}" = -m ] || [ -e "$p" ] || exit 96; ')
 _WRITE = ('[ -e "$p" ] && [ ! -f "$p" ] && exit 98; mkdir -p -- "$(dirname -- "$p")" && cat > "$p" '
           '&& chmod "$2" "$p"')
-_KILL_MARKED = ('for d in /proc/[0-9]*; do [ "${d#/proc/}" = "$$" ] && continue; '
-                'tr "\\000" "\\n" < "$d/environ" 2>/dev/null | grep -qxF -- "$1" && kill -9 "${d#/proc/}" 2>/dev/null; '
-                'done; true')
-EXEC_MARKER_ENV = "AGENTGYM_EXEC_ID"
+EXEC_MARKER_ENV = "AGENTGYM_EXEC_ID"  # set per exec (and per internal operation): whose process is whose
+# Kill the processes whose environment holds $1; run by the exec wrapper itself, and by the
+# host on timeout or cancel. Two passes: for what was forked, or was inside execve(), meanwhile.
+_KILL_MARKED = r"""
+for _ in 1 2; do
+  for f in $(grep -lzxF -- "$1" /proc/[0-9]*/environ 2>/dev/null); do
+    p=${f#/proc/}; p=${p%/environ}; [ "$p" = "$$" ] || kill -9 "$p" 2>/dev/null
+  done
+done
+"""
+# Every exec runs as `sh -c _EXEC_WRAPPER agentgym-exec argv...`: the command; then, in the same
+# docker exec (no extra round trip), whatever it left running is killed. A live process with no
+# marker at all (its environment scrubbed) cannot be told apart from another exec's starting
+# process: the wrapper only reports it, with a last stderr line the host strips, and the host
+# kills everything once no operation runs. Then the command's status is returned.
+_EXEC_WRAPPER = ('"$@"\nrc=$?\nset -- "AGENTGYM_EXEC_ID=$AGENTGYM_EXEC_ID"\n' + _KILL_MARKED + r"""
+marked=$(grep -lzF -- "AGENTGYM_EXEC_ID=" /proc/[0-9]*/environ 2>/dev/null)
+for f in $(grep -lz . /proc/[0-9]*/environ 2>/dev/null); do
+  case "$marked" in *"$f"*) ;; *) printf '\n%s\n' "agentgym-unmarked-$AGENTGYM_EXEC_ID" >&2; break;; esac
+done
+exit $rc
+""")
 _READ = '[ -f "$p" ] || exit 98; s=$(stat -c %s -- "$p"); [ "$s" -le "$2" ] || { echo "$s"; exit 99; }; cat -- "$p"'
 
 
@@ -169,16 +191,21 @@ class DockerSandbox(Sandbox):
 
     # ---- in-flight bookkeeping: sweep leftovers once nothing runs ----------------------
     @contextlib.asynccontextmanager
-    async def _busy(self, *, leaves_processes: bool = False):
-        """Wait for a pending sweep, count this operation in flight; sweep when the last one ends."""
+    async def _busy(self):
+        """Wait for a pending sweep, count this operation in flight; sweep when the last one ends.
+
+        Set `.leaves_processes` on the yielded object when the operation may have left
+        processes its own cleanup did not kill: once nothing runs, everything is killed.
+        """
         while self._sweep is not None and not self._sweep.done():
             await asyncio.wrap_future(self._sweep)
         self._active += 1
+        state = types.SimpleNamespace(leaves_processes=False)
         try:
-            yield
+            yield state
         finally:
             self._active -= 1
-            self._dirty = self._dirty or leaves_processes
+            self._dirty = self._dirty or state.leaves_processes
             if self._active == 0 and self._dirty and self._container is not None and not self._closed:
                 self._dirty = False
                 self._sweep = _pool().submit(self._sweep_blocking)
@@ -197,19 +224,24 @@ class DockerSandbox(Sandbox):
     # ---- commands --------------------------------------------------------------------
     async def _exec(self, argv, *, timeout, cwd, env, stdin) -> ExecResult:
         marker = uuid.uuid4().hex
-        run_env = {"HOME": "/tmp", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", MARKER_ENV: self.id,
-                   **env, EXEC_MARKER_ENV: marker}
-        async with self._busy(leaves_processes=True):
+        run_env = {"HOME": "/tmp", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", **env,
+                   MARKER_ENV: self.id, EXEC_MARKER_ENV: marker}
+        wrapped = ["/bin/sh", "-c", _EXEC_WRAPPER, "agentgym-exec", *argv]
+        async with self._busy() as busy:
             try:
-                raw = await self._call(docker_exec, self._client.api, self._container.id, argv, user=self.user,
+                raw = await self._call(docker_exec, self._client.api, self._container.id, wrapped, user=self.user,
                                        workdir=cwd, env=run_env, stdin=stdin, timeout=timeout,
                                        output_bytes=self.limits.output_bytes)
             except asyncio.CancelledError:
+                busy.leaves_processes = True
                 if self._active > 1:  # others run: kill only this exec's processes (the sweep does the rest)
                     _pool().submit(self._kill_marked_blocking, marker)
                 raise
             except Exception as exc:
                 raise SandboxError(f"docker exec failed in {self.id}: {type(exc).__name__}: {exc}") from exc
+            # The wrapper cleaned up after a normal exit; killed (timeout, signal) it could not.
+            unmarked = _strip_suffix(raw.stderr, f"\nagentgym-unmarked-{marker}\n".encode())
+            busy.leaves_processes = unmarked or raw.deadline_hit or raw.exit_code is None or raw.exit_code >= 128
             if raw.deadline_hit and self._active > 1:
                 await self._call(self._kill_marked_blocking, marker)
         if raw.deadline_hit:
@@ -227,10 +259,9 @@ class DockerSandbox(Sandbox):
     def _kill_marked_blocking(self, marker: str) -> None:
         """Kill the processes of one exec (those still carrying its marker), sparing concurrent execs."""
         try:
-            for _ in range(2):  # a second pass catches children forked during the first
-                docker_exec(self._client.api, self._container.id,
-                            ["/bin/sh", "-c", _KILL_MARKED, "agentgym", f"{EXEC_MARKER_ENV}={marker}"],
-                            user=self.user, workdir="/", env={}, stdin=None, timeout=10, output_bytes=1024)
+            docker_exec(self._client.api, self._container.id,
+                        ["/bin/sh", "-c", _KILL_MARKED, "agentgym", f"{EXEC_MARKER_ENV}={marker}", "-"],
+                        user=self.user, workdir="/", env={}, stdin=None, timeout=10, output_bytes=1024)
         except Exception:  # noqa: BLE001 - the container is gone
             pass
 
@@ -238,7 +269,7 @@ class DockerSandbox(Sandbox):
         argv = ["/bin/sh", "-c", script, "agentgym", *args]
         async with self._busy():
             return await self._call(docker_exec, self._client.api, self._container.id, argv, user=self.user,
-                                    workdir="/", env={}, stdin=stdin, timeout=max(60.0, self.limits.timeout),
+                                    workdir="/", env={EXEC_MARKER_ENV: f"internal-{uuid.uuid4().hex}"}, stdin=stdin, timeout=max(60.0, self.limits.timeout),
                                     output_bytes=cap)
 
     async def _archive(self, fn, *args):
@@ -336,6 +367,20 @@ class DockerSandbox(Sandbox):
     def _clone(self) -> DockerSandbox:
         return DockerSandbox(image=self.image, user=self.user, limits=self.limits, env=self.env,
                              network=self.network)
+
+
+def _strip_suffix(buffer, suffix: bytes) -> bool:
+    """Remove `suffix` from the end of a CappedBuffer's stream if it ends with it; whether it did."""
+    if not (bytes(buffer.head) + bytes(buffer.tail)).endswith(suffix):
+        return False
+    cut = len(suffix)
+    from_tail = min(cut, len(buffer.tail))
+    if from_tail:
+        del buffer.tail[len(buffer.tail) - from_tail:]
+    if cut - from_tail:
+        del buffer.head[len(buffer.head) - (cut - from_tail):]
+    buffer.total -= cut
+    return True
 
 
 def _tar_of(local: Path, uid: int, arcname: str | None = None) -> bytes:

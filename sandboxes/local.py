@@ -3,8 +3,9 @@
     sb = make_sandbox("local", allow_local=True)   # or LocalSandbox() directly
 
 The command sees the whole host filesystem, network and processes; only the wall-clock
-timeout, output caps, rlimits (address space, file size, CPU time) and process-group
-cleanup apply. Use it for trusted code or when neither docker nor bwrap is available.
+timeout, output caps, rlimits (address space, file size, CPU time) and cleanup apply:
+the command's process group dies with it, and once no exec runs, every process still
+carrying the sandbox's marker variable (setsid, nohup, double forks) is killed too. Use it for trusted code or when neither docker nor bwrap is available.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import os
 import shutil
 import warnings
 
+import asyncio
+
 from ._hostdir import HostDirSandbox
-from ._process import run_process
+from ._process import kill_group, kill_marked, run_process
 from .base import MARKER_ENV
 from .models import ExecResult
 
@@ -55,12 +58,21 @@ class LocalSandbox(HostDirSandbox):
             "HOME": self.workdir,
             "TMPDIR": str(self.root / "tmp"),
             "LANG": "C.UTF-8",
-            MARKER_ENV: self.id,
             **env,
+            MARKER_ENV: self.id,
         }
-        return await run_process([*rlimit_prefix(self.limits, nproc=False), *argv], timeout=timeout,
-                                 output_bytes=self.limits.output_bytes, env=run_env, cwd=cwd, stdin=stdin,
-                                 running=self._running)
+        try:
+            return await run_process([*rlimit_prefix(self.limits, nproc=False), *argv], timeout=timeout,
+                                     output_bytes=self.limits.output_bytes, env=run_env, cwd=cwd, stdin=stdin,
+                                     running=self._running)
+        finally:
+            if not self._running:  # nothing else runs: nothing an exec started may survive it
+                await asyncio.to_thread(kill_marked, MARKER_ENV, self.id)
+
+    async def _kill_all(self) -> None:
+        for pgid in list(self._running):
+            kill_group(pgid)
+        await asyncio.to_thread(kill_marked, MARKER_ENV, self.id)
 
     def _clone(self) -> LocalSandbox:
         return LocalSandbox(limits=self.limits, env=self.env, network=self.network)

@@ -198,7 +198,8 @@ async def test_killed_process_leftovers_are_pruned_at_next_pool_start(backend, t
         asyncio.run(main())
     """)
     monkeypatch.setenv("AGENTGYM_SANDBOX_DIR", str(tmp_path))  # for the child and for this process's pools
-    proc = subprocess.Popen([sys.executable, "-W", "ignore", "-c", script], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-W", "ignore", "-c", script], stdout=subprocess.PIPE, text=True,
+                            cwd=tmp_path.parent)  # not the checkout: its docker/ directory shadows the docker SDK
     sandbox_id = proc.stdout.readline().strip()
     assert sandbox_id
     os.kill(proc.pid, signal.SIGKILL)

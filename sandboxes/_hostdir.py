@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -52,7 +51,7 @@ class HostDirSandbox(Sandbox):
         for pgid in list(self._running):
             kill_group(pgid)
         await self._kill_all()
-        await asyncio.to_thread(shutil.rmtree, self.root, True)
+        await asyncio.to_thread(_hostfs.remove_tree, self.root)
 
     async def _kill_all(self) -> None:
         """Kill every process of this sandbox (backends with a better handle override this)."""
@@ -91,14 +90,14 @@ class HostDirSandbox(Sandbox):
 
         def replace() -> None:
             staging = self.root / "workspace.restoring"
-            shutil.rmtree(staging, ignore_errors=True)
+            _hostfs.remove_tree(staging)
             _cp_tree(Path(ref.path), staging)
             if self.owner is not None:
                 subprocess.run(["chown", "-R", "-P", f"{self.owner[0]}:{self.owner[1]}", str(staging)], check=True)
             # Swap the contents, not the directory: a running bwrap has the directory itself bound
             # at /workspace, and would keep seeing the old (deleted) one after a rename.
             old = self.root / "workspace.old"
-            shutil.rmtree(old, ignore_errors=True)
+            _hostfs.remove_tree(old)
             old.mkdir()
             for child in list(self.host_workspace.iterdir()):
                 os.rename(child, old / child.name)
@@ -108,7 +107,7 @@ class HostDirSandbox(Sandbox):
             os.chmod(self.host_workspace, info.st_mode & 0o7777)
             os.chown(self.host_workspace, info.st_uid, info.st_gid)
             staging.rmdir()
-            shutil.rmtree(old, ignore_errors=True)
+            _hostfs.remove_tree(old)
             tmp = self.root / "tmp"
             for child in tmp.iterdir():
                 _remove_any(child)
@@ -125,11 +124,19 @@ def _cp_tree(src: Path, dest: Path) -> None:
 
 
 def _tree_size(path: Path) -> int:
-    total = 0
-    for dirpath, _dirs, files in os.walk(path):
-        for name in files:
+    """Bytes of the regular files under `path` (iterative: any depth)."""
+    total, pending = 0, [str(path)]
+    while pending:
+        try:
+            entries = list(os.scandir(pending.pop()))
+        except OSError:
+            continue
+        for entry in entries:
             try:
-                total += os.lstat(os.path.join(dirpath, name)).st_size
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+                elif entry.is_file(follow_symlinks=False):
+                    total += entry.stat(follow_symlinks=False).st_size
             except OSError:
                 pass
     return total
@@ -137,6 +144,6 @@ def _tree_size(path: Path) -> int:
 
 def _remove_any(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
+        _hostfs.remove_tree(path)
     else:
         path.unlink(missing_ok=True)

@@ -10,13 +10,30 @@ from __future__ import annotations
 import errno
 import os
 import posixpath
+import shutil
 import stat
+import subprocess
 from pathlib import Path
 
 from .errors import SandboxArgumentError, SandboxPathError
 
 MAX_PATH_BYTES = 4096
+MAX_TREE_DEPTH = 2048  # directory levels download() copies (a path walk per level; no recursion)
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def remove_tree(path: str | os.PathLike) -> None:
+    """rm -rf `path` (never following symlinks), however deep the sandbox nested it; errors ignored.
+
+    shutil.rmtree recurses per level (Python < 3.12) and fails past ~1000 levels, which
+    a sandbox can build in a second; coreutils `rm` walks any depth.
+    """
+    try:
+        shutil.rmtree(path, ignore_errors=True)
+    except RecursionError:
+        subprocess.run(["rm", "-rf", "--one-file-system", "--", os.fspath(path)], capture_output=True)
+    if os.path.lexists(path):  # rmtree gave up on part of it (deep): rm finishes the job
+        subprocess.run(["rm", "-rf", "--one-file-system", "--", os.fspath(path)], capture_output=True)
 
 
 def normalize(path: str | os.PathLike, workdir: str) -> str:
@@ -158,7 +175,11 @@ def lstat(root: str, rel: str) -> os.stat_result:
 
 
 def copy_out(root: str, rel: str, local: Path, *, max_bytes: int) -> None:
-    """Copy a file or directory tree from the workspace to the host, skipping symlinks and special files."""
+    """Copy a file or directory tree from the workspace to the host, skipping symlinks and special files.
+
+    Iterative, so any nesting the sandbox can build is copied without recursion; trees
+    deeper than MAX_TREE_DEPTH levels are refused.
+    """
     info = lstat(root, rel)
     if stat.S_ISLNK(info.st_mode):
         raise SandboxPathError(f"{rel!r} is a symlink; download() does not follow symlinks")
@@ -168,17 +189,44 @@ def copy_out(root: str, rel: str, local: Path, *, max_bytes: int) -> None:
         return
     if not stat.S_ISDIR(info.st_mode):
         raise SandboxPathError(f"{rel!r} is neither a file nor a directory")
-    local.mkdir(parents=True, exist_ok=True)
-    fd = os.open(root, _DIR_FLAGS) if rel == "" else _open_dir(root, rel)
+    pending = [(rel, local, 0)]
+    while pending:
+        current, target, depth = pending.pop()
+        if depth > MAX_TREE_DEPTH:
+            raise SandboxPathError(f"{rel!r} nests directories deeper than {MAX_TREE_DEPTH} levels; "
+                                   "download a subdirectory or archive it in the sandbox first")
+        target.mkdir(parents=True, exist_ok=True)
+        fd = os.open(root, _DIR_FLAGS) if current == "" else _open_dir(root, current)
+        try:
+            for name in os.listdir(fd):
+                try:
+                    mode = os.lstat(name, dir_fd=fd).st_mode
+                except FileNotFoundError:  # removed meanwhile by the sandbox
+                    continue
+                child = f"{current}/{name}" if current else name
+                if stat.S_ISDIR(mode):
+                    pending.append((child, target / name, depth + 1))
+                elif stat.S_ISREG(mode):
+                    _copy_at(fd, name, child, target / name, max_bytes)
+        finally:
+            os.close(fd)
+
+
+def _copy_at(dir_fd: int, name: str, rel: str, target: Path, max_bytes: int) -> None:
+    """Stream a regular file, opened relative to its directory's fd without following symlinks, to `target`."""
     try:
-        names = os.listdir(fd)
-    finally:
-        os.close(fd)
-    for name in names:
-        child = f"{rel}/{name}" if rel else name
-        mode = lstat(root, child).st_mode
-        if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
-            copy_out(root, child, local / name, max_bytes=max_bytes)
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
+    except OSError as exc:
+        raise _refuse(rel, exc) from None
+    with os.fdopen(fd, "rb") as handle, open(target, "wb") as out:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise SandboxPathError(f"{rel!r} changed into a non-file while being copied")
+        size = 0
+        while chunk := handle.read(1 << 20):
+            size += len(chunk)
+            if size > max_bytes:
+                raise SandboxArgumentError(f"{rel!r} is over max_bytes={max_bytes}")
+            out.write(chunk)
 
 
 def _open_dir(root: str, rel: str) -> int:

@@ -17,7 +17,6 @@ import asyncio
 import math
 import numbers
 import os
-import shutil
 import stat
 import tempfile
 import uuid
@@ -100,7 +99,7 @@ class Sandbox(ABC):
             await self._close()
         finally:
             if self._snapshot_dir is not None:
-                await asyncio.to_thread(shutil.rmtree, self._snapshot_dir, True)
+                await asyncio.to_thread(_hostfs.remove_tree, self._snapshot_dir)
 
     @property
     def closed(self) -> bool:
@@ -410,6 +409,6 @@ def _oversized_file(local: Path, cap: int) -> tuple[str, int] | None:
 
 def _remove(path: str) -> None:
     if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path, ignore_errors=True)
+        _hostfs.remove_tree(path)
     elif os.path.lexists(path):
         os.unlink(path)

@@ -18,11 +18,11 @@ import asyncio
 import concurrent.futures
 import logging
 import os
-import shutil
 import threading
 import time
 from pathlib import Path
 
+from ._hostfs import remove_tree
 from ._owner import STAGING_PREFIX, Owner, read_owner
 from .base import runtime_dir
 
@@ -58,7 +58,7 @@ def prune_dirs(*, everything: bool = False, root: Path | None = None) -> list[st
         if not name.startswith(_DIR_PREFIXES) or path.is_symlink() or not path.is_dir():
             continue
         if _stale_dir(path, everything):
-            shutil.rmtree(path, ignore_errors=True)
+            remove_tree(path)
             removed.append(str(path))
     return removed
 

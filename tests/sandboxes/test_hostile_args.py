@@ -12,6 +12,7 @@ import math
 import pytest
 
 from agentgym.sandboxes import Limits, SandboxArgumentError, SandboxPathError
+from agentgym.sandboxes._hostfs import remove_tree
 from agentgym.sandboxes.base import MAX_STDIN_BYTES
 from agentgym.sandboxes.models import MAX_TIMEOUT
 
@@ -138,3 +139,25 @@ async def test_nonexistent_cwd_is_a_result_not_an_error(sandbox):
     r = await sandbox.exec("pwd", cwd="no/such/dir")
     assert r.exit_code != 0 and not r.timed_out
     await _still_works(sandbox)
+
+
+async def test_download_of_a_very_deep_tree_neither_recurses_nor_hangs(sandbox, tmp_path):
+    # 1100 levels: past Python's recursion limit, within PATH_MAX (2 bytes per level)
+    r = await sandbox.exec("p=deep; i=0; while [ $i -lt 1100 ]; do p=$p/d; i=$((i+1)); done; "
+                           "mkdir -p $p && echo bottom > $p/f && echo ok", timeout=60)
+    assert r.stdout == "ok\n", r.stderr
+    await sandbox.download("deep", tmp_path / "out")
+    bottom = tmp_path / "out" / "/".join(["d"] * 1100) / "f"
+    try:
+        assert bottom.read_text() == "bottom\n"
+        await _still_works(sandbox)
+    finally:
+        remove_tree(tmp_path / "out")  # pytest's own cleanup recurses per level
+
+
+async def test_download_skips_symlinks_planted_in_the_tree(sandbox, tmp_path):
+    await sandbox.exec("mkdir -p tree/sub && echo in > tree/sub/f && ln -s /etc tree/etc && ln -s /etc/passwd tree/pw "
+                       "&& ln -s .. tree/sub/up")
+    await sandbox.download("tree", tmp_path / "out")
+    found = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*"))
+    assert found == ["sub", "sub/f"]

@@ -258,7 +258,9 @@ def copy_in(local: Path, root: str, rel: str, *, owner: tuple[int, int] | None, 
         raise SandboxPathError(f"{str(local)!r} is not a file or directory on the host")
     for child in sorted(local.iterdir()):
         target = f"{rel}/{child.name}" if rel else child.name
-        if child.is_dir() and not child.is_symlink():
+        if child.is_symlink() or not (child.is_dir() or child.is_file()):
+            continue  # symlinks, FIFOs, sockets and devices in a tree are skipped, as docker's upload does
+        if child.is_dir():
             write_dir(root, target, owner=owner)
         copy_in(child, root, target, owner=owner, max_bytes=max_bytes)
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import numbers
 from collections.abc import AsyncIterator, Callable
 
 from .base import Sandbox
@@ -26,12 +28,28 @@ from .errors import SandboxArgumentError, SandboxClosedError
 from .models import SnapshotRef
 
 
+MAX_POOL_SIZE = 1024
+
+
+def _wait_timeout(timeout: float | None) -> float | None:
+    """None (wait forever) for None or inf; else seconds > 0; SandboxArgumentError for the rest."""
+    if timeout is None:
+        return None
+    try:
+        seconds = float(timeout) if not isinstance(timeout, bool) and isinstance(timeout, numbers.Real) else math.nan
+    except OverflowError:  # an int too large for a float
+        seconds = math.inf if timeout > 0 else math.nan
+    if not seconds > 0:
+        raise SandboxArgumentError(f"acquire timeout must be a number of seconds > 0 or None (got {timeout!r:.40})")
+    return None if math.isinf(seconds) else seconds
+
+
 class SandboxPool:
     """A fixed-size pool of started, clean sandboxes made by `factory`."""
 
     def __init__(self, factory: Callable[[], Sandbox], size: int = 4, *, prune_stale: bool = True):
-        if size < 1:
-            raise SandboxArgumentError(f"pool size must be >= 1 (got {size})")
+        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_POOL_SIZE:
+            raise SandboxArgumentError(f"pool size must be an integer from 1 to {MAX_POOL_SIZE} (got {size!r:.40})")
         self.factory = factory
         self.size = size
         self.prune_stale = prune_stale
@@ -78,8 +96,9 @@ class SandboxPool:
         """A clean, started sandbox; waits (up to `timeout` s) while all are leased."""
         if self._closed:
             raise SandboxClosedError("the pool is closed")
+        seconds = _wait_timeout(timeout)
         await self.start()
-        return await asyncio.wait_for(self._idle.get(), timeout)
+        return await asyncio.wait_for(self._idle.get(), seconds)
 
     async def release(self, sandbox: Sandbox) -> None:
         """Give a sandbox back: restore its clean snapshot and health-check it (else replace it)."""

@@ -146,9 +146,9 @@ async def test_download_of_a_very_deep_tree_neither_recurses_nor_hangs(sandbox, 
     r = await sandbox.exec("p=deep; i=0; while [ $i -lt 1100 ]; do p=$p/d; i=$((i+1)); done; "
                            "mkdir -p $p && echo bottom > $p/f && echo ok", timeout=60)
     assert r.stdout == "ok\n", r.stderr
-    await sandbox.download("deep", tmp_path / "out")
     bottom = tmp_path / "out" / "/".join(["d"] * 1100) / "f"
     try:
+        await sandbox.download("deep", tmp_path / "out")
         assert bottom.read_text() == "bottom\n"
         await _still_works(sandbox)
     finally:
@@ -161,3 +161,43 @@ async def test_download_skips_symlinks_planted_in_the_tree(sandbox, tmp_path):
     await sandbox.download("tree", tmp_path / "out")
     found = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*"))
     assert found == ["sub", "sub/f"]
+
+
+@pytest.mark.parametrize("size", [0, -1, True, 2.5, "4", 10**9])
+def test_pool_size_out_of_range_is_refused(size):
+    from agentgym.sandboxes import SandboxPool, make_sandbox
+
+    with pytest.raises(SandboxArgumentError, match="pool size must be an integer from 1 to"):
+        SandboxPool(lambda: make_sandbox("local", allow_local=True), size=size)
+
+
+async def test_pool_acquire_timeouts_are_checked_or_clamped(tmp_path, monkeypatch):
+    from agentgym.sandboxes import SandboxPool, make_sandbox
+
+    monkeypatch.setenv("AGENTGYM_SANDBOX_DIR", str(tmp_path))
+    async with SandboxPool(lambda: make_sandbox("local", allow_local=True), size=1) as pool:
+        for bad in (0, -1, math.nan, "1", True):
+            with pytest.raises(SandboxArgumentError, match="acquire timeout must be"):
+                await pool.acquire(bad)
+        for huge in (math.inf, 10**400, 1e300):
+            sb = await pool.acquire(huge)
+            await pool.release(sb)
+
+
+async def test_upload_skips_fifos_and_sockets_in_a_tree(sandbox, tmp_path):
+    import os
+    import socket
+
+    tree = tmp_path / "tree"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "sub" / "f.txt").write_text("kept")
+    os.mkfifo(tree / "fifo")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(tree / "sock"))
+    try:
+        await sandbox.upload(tree, "up")
+    finally:
+        server.close()
+    assert await sandbox.read_file("up/sub/f.txt") == b"kept"
+    r = await sandbox.exec("ls -A up")
+    assert r.stdout.split() == ["sub"]

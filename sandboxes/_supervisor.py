@@ -7,7 +7,7 @@ talks to it over its stdin/stdout with frames of a 4-byte big-endian length foll
 UTF-8 JSON. Requests:
 
     {"op": "exec", "id": 7, "argv": [...], "env": {...}, "cwd": "/workspace", "timeout": 5.0,
-     "stdin": "<base64>" | null}
+     "stdin": "<base64>" | null, "cpu": 7}      # cpu: this command's RLIMIT_CPU (optional)
     {"op": "kill", "id": 7}          # kill that command's session (the host cancelled it)
     {"op": "kill_all", "id": 8}      # kill every process of the sandbox except this one
     {"op": "hello", "id": 0}         # answered with {"op": "ready"}: the sandbox is up
@@ -215,7 +215,9 @@ class Supervisor:
             if self.prlimit is None:
                 return self.fork_child(req, in_r, out_w, err_w)
             # posix_spawn (vfork) of `prlimit <limits> -- argv` is much cheaper than forking this process
-            argv = [self.prlimit, *self.prlimit_args, "--", *req["argv"]]
+            args = self.prlimit_args if req.get("cpu") is None else \
+                [a for a in self.prlimit_args if not a.startswith("--cpu=")] + [f"--cpu={req['cpu']}"]
+            argv = [self.prlimit, *args, "--", *req["argv"]]
             actions = [(os.POSIX_SPAWN_DUP2, in_r, 0), (os.POSIX_SPAWN_DUP2, out_w, 1), (os.POSIX_SPAWN_DUP2, err_w, 2)]
             return os.posix_spawn(self.prlimit, argv, req["env"], file_actions=actions, setsid=True,
                                   setsigdef=(signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD))
@@ -254,7 +256,10 @@ class Supervisor:
             os.dup2(in_r, 0)
             os.dup2(out_w, 1)
             os.dup2(err_w, 2)
-            for which, value in self.limits.items():
+            limits = dict(self.limits)
+            if req.get("cpu") is not None:
+                limits[resource.RLIMIT_CPU] = req["cpu"]
+            for which, value in limits.items():
                 resource.setrlimit(which, (value, value))
             argv = req["argv"]
             try:
@@ -401,6 +406,9 @@ def check_request(req):
         raise ValueError("cwd must be a string without NUL")
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
         raise ValueError(f"timeout must be a number > 0, got {timeout!r}")
+    cpu = req.get("cpu")
+    if cpu is not None and (isinstance(cpu, bool) or not isinstance(cpu, int) or not 0 < cpu < 1 << 40):
+        raise ValueError(f"cpu must be a positive integer of seconds, got {cpu!r}")
     if req.get("stdin") is not None and not isinstance(req["stdin"], str):
         raise ValueError("stdin must be base64 text or null")
 

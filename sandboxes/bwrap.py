@@ -39,7 +39,7 @@ from ._process import kill_group, run_process
 from ._supervisor_client import SupervisorDied, SupervisorProcess
 from .base import MARKER_ENV
 from .errors import SandboxUnavailableError
-from .local import rlimit_prefix
+from .local import cpu_limit, rlimit_prefix
 from .models import TIMEOUT_EXIT_CODE, ExecResult
 
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -238,11 +238,13 @@ class BwrapSandbox(HostDirSandbox):
     async def _exec(self, argv, *, timeout, cwd, env, stdin) -> ExecResult:
         run_env = {**self._base_env(), **env, MARKER_ENV: self.id}
         supervisor = await self._live_supervisor() if self.persistent else None
+        cpu = cpu_limit(self.limits, timeout)  # an exec with a longer timeout gets the CPU time to use it
         if supervisor is None:
-            prefix = [cwd if arg == "{cwd}" else arg for arg in self._prefix]
+            prefix = [cwd if arg == "{cwd}" else f"--cpu={cpu}" if arg.startswith("--cpu=") else arg
+                      for arg in self._prefix]
             return await run_process([*prefix, *argv], timeout=timeout, output_bytes=self.limits.output_bytes,
                                      env=run_env, stdin=stdin, running=self._running)
-        request = {"argv": argv, "env": run_env, "cwd": cwd, "timeout": timeout,
+        request = {"argv": argv, "env": run_env, "cwd": cwd, "timeout": timeout, "cpu": cpu,
                    "stdin": base64.b64encode(stdin).decode() if stdin is not None else None}
         started = time.monotonic()
         try:

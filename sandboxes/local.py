@@ -24,12 +24,17 @@ from .models import ExecResult
 _warned = False
 
 
-def rlimit_prefix(limits, *, nproc: bool) -> list[str]:
+def cpu_limit(limits, timeout: float | None = None) -> int:
+    """RLIMIT_CPU of one exec: `Limits.cpu_seconds`, else its wall-clock timeout + 2 s (never below it)."""
+    return limits.cpu_seconds or int(timeout if timeout is not None else limits.timeout) + 2
+
+
+def rlimit_prefix(limits, *, nproc: bool, timeout: float | None = None) -> list[str]:
     """`prlimit ... --` setting address space, file size, CPU seconds and (optionally) processes."""
     prlimit = shutil.which("prlimit")
     if prlimit is None:
         return []
-    cpu = limits.cpu_seconds or int(limits.timeout) + 2
+    cpu = cpu_limit(limits, timeout)
     argv = [prlimit, f"--as={limits.memory_mb << 20}", f"--fsize={limits.file_size_mb << 20}", f"--cpu={cpu}",
             "--core=0"]
     if nproc:
@@ -62,7 +67,8 @@ class LocalSandbox(HostDirSandbox):
             MARKER_ENV: self.id,
         }
         try:
-            return await run_process([*rlimit_prefix(self.limits, nproc=False), *argv], timeout=timeout,
+            return await run_process([*rlimit_prefix(self.limits, nproc=False, timeout=timeout), *argv],
+                                     timeout=timeout,
                                      output_bytes=self.limits.output_bytes, env=run_env, cwd=cwd, stdin=stdin,
                                      running=self._running)
         finally:

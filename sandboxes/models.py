@@ -35,7 +35,7 @@ class Limits(BaseModel):
     file_size_mb: int = Field(256, description="largest file a process may write")
     output_bytes: int = Field(65536, description="stdout and stderr are each capped at this many bytes")
     disk_mb: int = Field(1024, description="size of the docker workspace and /tmp tmpfs")
-    cpu_seconds: int | None = Field(None, description="RLIMIT_CPU for bwrap/local; default: ceil(timeout)+1")
+    cpu_seconds: int | None = Field(None, description="RLIMIT_CPU for bwrap/local; default: each exec's timeout + 2")
 
     @field_validator("timeout", "cpus")
     @classmethod

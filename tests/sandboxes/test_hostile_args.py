@@ -201,3 +201,15 @@ async def test_upload_skips_fifos_and_sockets_in_a_tree(sandbox, tmp_path):
     assert await sandbox.read_file("up/sub/f.txt") == b"kept"
     r = await sandbox.exec("ls -A up")
     assert r.stdout.split() == ["sub"]
+
+
+async def test_exec_timeout_longer_than_the_default_gets_the_cpu_time_to_use_it(backend):
+    """RLIMIT_CPU follows each exec's own timeout (was: the default timeout + 2, so SIGXCPU at 3 s here)."""
+    if backend == "docker":
+        pytest.skip("docker bounds the CPU share (cpus), not CPU seconds")
+    from agentgym.sandboxes import make_sandbox
+
+    async with make_sandbox(backend, limits=Limits(timeout=1), allow_local=True) as sb:
+        r = await sb.exec(["python3", "-c", "import time\nwhile time.process_time() < 4: pass\nprint('done')"],
+                          timeout=120)
+        assert r.ok and r.stdout == "done\n", (r.exit_code, r.stderr)

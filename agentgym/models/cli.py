@@ -1,7 +1,7 @@
 """CLI commands for local models: ``agentgym model init-tiny`` and ``agentgym serve-model``.
 
     agentgym model init-tiny models/tiny --arch qwen2 --hidden-size 128 --layers 4
-    agentgym serve-model models/tiny --port 8000          # OpenAI-compatible, 127.0.0.1 only
+    agentgym serve-model models/tiny --port 8000          # OpenAI-compatible, 127.0.0.1 only, batched
     agentgym eval toy/maze --model tiny --base-url http://127.0.0.1:8000/v1
 
 Heavy imports (torch, transformers) happen when a command runs, not when the parser is built.
@@ -46,6 +46,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="require `Authorization: Bearer $VAR` on /v1/* (read from this environment variable)")
     s.add_argument("--threads", type=int, default=0,
                    help="torch CPU threads; 0 = auto (1 for models under 20M parameters, else torch's default)")
+    s.add_argument("--max-batch-size", type=int, default=64,
+                   help="requests decoded together (continuous batching); default 64")
+    s.add_argument("--max-waiting", type=int, default=256,
+                   help="requests allowed to wait for a batch slot; past it: HTTP 429 with Retry-After (default 256)")
+    s.add_argument("--max-body-bytes", type=int, default=4 * 1024 * 1024,
+                   help="larger request bodies are refused with HTTP 413 before being read (default 4 MiB)")
+    s.add_argument("--max-model-len", type=int, default=None,
+                   help="context length served (prompt + completion); default: the model's max_position_embeddings")
     s.set_defaults(func=_cmd_serve_model)
 
 
@@ -90,6 +98,10 @@ def _cmd_serve_model(args: argparse.Namespace) -> int:
         print(f"warning: serving on {args.host}, reachable from other machines, {auth}", file=sys.stderr)
     if args.threads < 0:
         raise ConfigError(f"--threads must be >= 0 (0 = auto), got {args.threads}")
+    for flag in ("max_batch_size", "max_waiting", "max_body_bytes"):
+        if getattr(args, flag) < 1:
+            raise ConfigError(f"--{flag.replace('_', '-')} must be >= 1, got {getattr(args, flag)}")
     serve(args.path, host=args.host, port=args.port, model_name=args.model_name, api_key=api_key,
-          threads=args.threads or 0)
+          threads=args.threads or 0, max_batch_size=args.max_batch_size, max_waiting=args.max_waiting,
+          max_body_bytes=args.max_body_bytes, max_model_len=args.max_model_len)
     return 0

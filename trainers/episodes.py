@@ -9,8 +9,11 @@ appended as chat-template suffix tokens (mask 0, logprob 0) by
     records = await play_episodes(gen, [EpisodeStart(make_env, seed=3)] * 4, max_turns=6)
     records[0].completion_ids, records[0].env_mask      # env_mask is 1 exactly on model tokens
 
-An env that raises mid-episode yields a zero-reward episode with an all-zero mask
-(excluded from the loss), never a crashed run.
+An env that cannot be built, raises mid-episode, or whose messages the chat template cannot
+append without rewriting history yields an episode with ``error`` set and an all-zero mask:
+the trainer leaves it out of the loss and of its group's baseline, never a crashed batch.
+Each episode's turns are cut to its own remaining token budget, and a turn cut by it is
+never executed (see :func:`apply_generation`).
 """
 
 from __future__ import annotations
@@ -36,20 +39,31 @@ def new_node() -> int:
 
 @dataclass
 class Generator:
-    """Sampling settings bound to a model; ``generate`` is blocking (run it in a thread)."""
+    """Sampling settings bound to a model; ``generate`` is blocking (run it in a thread).
+
+    These settings are all that shapes sampling: the model's own ``generation_config`` is
+    ignored (see :func:`agentgym.policies.hf.sampling_config`). The trainer passes TRL's
+    ``temperature``, ``top_p``, ``top_k``, ``min_p``, ``repetition_penalty`` and ``generation_kwargs``.
+    """
 
     model: Any
     tokenizer: Any
     temperature: float = 1.0
     top_p: float = 1.0
     max_new_tokens: int = 64
+    top_k: int = 0
+    min_p: float | None = None
+    repetition_penalty: float = 1.0
+    generation_kwargs: dict[str, Any] | None = None
 
     def generate(self, prompts: list[list[int]], max_new_tokens: int | None = None, entropies: bool = False) -> list[Generation]:
         was_training = self.model.training
         self.model.eval()
         try:
             return generate_batch(self.model, self.tokenizer, prompts, max_new_tokens=max_new_tokens or self.max_new_tokens,
-                                  temperature=self.temperature, top_p=self.top_p, entropies=entropies)
+                                  temperature=self.temperature, top_p=self.top_p, top_k=self.top_k, min_p=self.min_p,
+                                  repetition_penalty=self.repetition_penalty, generation_kwargs=self.generation_kwargs,
+                                  entropies=entropies)
         finally:
             if was_training:
                 self.model.train()
@@ -123,6 +137,8 @@ class EpisodeState:
             env_mask = [0] * len(completion)  # a broken episode teaches nothing
         if not completion:  # TRL needs at least one completion token
             completion, env_mask, logprobs, nodes = [tokenizer.pad_token_id], [0], [0.0], [self.node]
+        if not prompt:  # ... and one prompt token (an env that failed before its first observation)
+            prompt = [tokenizer.pad_token_id]
         return EpisodeRecord(
             prompt_ids=list(prompt), completion_ids=list(completion), logprobs=list(logprobs), env_mask=list(env_mask),
             nodes=nodes, reward=0.0 if self.error else sum(self.rewards), success=self.success and not self.error,
@@ -150,11 +166,25 @@ def _short_error(e: BaseException) -> str:
     return traceback.format_exception_only(type(e), e)[-1].strip()
 
 
+class _NoEnv:
+    """Stands in for an env that could not be built (the episode is already an error)."""
+
+    tools: list = []
+
+    async def close(self) -> None:
+        return None
+
+
 async def start_episode(start: EpisodeStart, tokenizer: Any) -> EpisodeState:
     """Builds the env, resets it and tokenizes the first prompt (errors become a failed state)."""
-    env = start.make_env()
-    if asyncio.iscoroutine(env) or isinstance(env, Awaitable):
-        env = await env
+    try:
+        env = start.make_env()
+        if asyncio.iscoroutine(env) or isinstance(env, Awaitable):
+            env = await env
+    except Exception as e:  # the env (its sandbox, server, simulator) could not be built: an infra error
+        state = EpisodeState(_NoEnv(), ChatTokens(tokenizer), start)  # type: ignore[arg-type]
+        state.finished, state.termination, state.error = True, "error", _short_error(e)
+        return state
     state = EpisodeState(env, ChatTokens(tokenizer, env.tools), start)
     try:
         first = await env.reset(seed=start.seed, task=start.task)
@@ -168,15 +198,42 @@ async def start_episode(start: EpisodeStart, tokenizer: Any) -> EpisodeState:
     return state
 
 
+def fit_to_room(gen: Generation, room: int, tokenizer: Any) -> Generation:
+    """``gen`` cut to the episode's remaining ``room`` (what generation within that budget would have produced)."""
+    if len(gen.ids) <= room:
+        return gen
+    ids = gen.ids[:room]
+    return Generation(ids=ids, logprobs=gen.logprobs[:room], entropies=gen.entropies[:room],
+                      text=tokenizer.decode(ids, skip_special_tokens=False))
+
+
+def cut_by_budget(gen: Generation, room: int, tokenizer: Any) -> bool:
+    """True when a turn filled the episode's remaining room without reaching its end-of-turn token."""
+    return len(gen.ids) >= room and not (gen.ids and gen.ids[-1] == tokenizer.eos_token_id)
+
+
 async def apply_generation(state: EpisodeState, gen: Generation, tokenizer: Any, *, max_turns: int,
                            max_completion_length: int) -> None:
-    """Appends one generated turn, steps the env, appends its reply (or ends the episode)."""
+    """Appends one generated turn, steps the env, appends its reply (or ends the episode).
+
+    A turn cut by the episode's token budget (no end-of-turn token within the room left) is
+    kept in the tokens but never sent to the env: the episode ends as ``max_length``, so
+    nothing outside the trained tokens is executed or rewarded.
+    """
+    room = max_completion_length - state.completion_len
+    gen = fit_to_room(gen, room, tokenizer)
     prompt = list(state.conv.ids)
     msg = to_message(gen, tokenizer, prompt)
+    cut = cut_by_budget(gen, room, tokenizer)
+    if cut:  # an unfinished action: recorded as the text it is, not as a (partial) tool call
+        msg = msg.model_copy(update={"content": gen.text, "tool_calls": None})
     state.conv.add_generated(gen.ids, gen.logprobs, msg)
     state.nodes += [state.node] * len(gen.ids)
     state.messages.append(msg)
     state.turns += 1
+    if cut:
+        state.finished, state.termination = True, "max_length"
+        return
     state.tool_calls += len(msg.tool_calls or [])
     try:
         result = await state.env.step(msg)
@@ -194,7 +251,11 @@ async def apply_generation(state: EpisodeState, gen: Generation, tokenizer: Any,
         state.finished, state.termination = True, "max_turns"
         state.messages += result.messages
     else:
-        state._append_env(result.messages)
+        try:
+            state._append_env(result.messages)
+        except Exception as e:  # e.g. a chat template that rewrites history: this episode fails, not the batch
+            state.finished, state.termination, state.error = True, "error", _short_error(e)
+            return
         if state.completion_len >= max_completion_length:
             state.finished, state.termination = True, "max_length"
 
@@ -212,10 +273,14 @@ def truncate(record: EpisodeRecord, max_completion_length: int) -> EpisodeRecord
 
 async def generate_turn(generator: Generator, states: list[EpisodeState], max_completion_length: int,
                         entropies: bool = False) -> list[Generation]:
-    """One batched generation for ``states`` (longer turns are cut to the budget when recorded)."""
-    room = max(max_completion_length - s.completion_len for s in states)
-    budget = max(1, min(generator.max_new_tokens, room))
-    return await asyncio.to_thread(generator.generate, [list(s.conv.ids) for s in states], budget, entropies)
+    """One batched generation for ``states``; each turn is cut to its own episode's remaining room.
+
+    The batch samples up to the largest room (one ``generate`` call); an episode with less room
+    keeps only what fits in it, exactly what sampling with its own budget would have given.
+    """
+    rooms = [max(1, min(generator.max_new_tokens, max_completion_length - s.completion_len)) for s in states]
+    gens = await asyncio.to_thread(generator.generate, [list(s.conv.ids) for s in states], max(rooms), entropies)
+    return [fit_to_room(g, room, generator.tokenizer) for g, room in zip(gens, rooms)]
 
 
 async def play_episodes(generator: Generator, starts: list[EpisodeStart], *, max_turns: int,
@@ -235,4 +300,4 @@ async def play_episodes(generator: Generator, starts: list[EpisodeStart], *, max
 
 
 __all__ = ["Generator", "EpisodeStart", "EpisodeRecord", "EpisodeState", "play_episodes", "start_episode",
-           "apply_generation", "generate_turn", "truncate", "new_node"]
+           "apply_generation", "generate_turn", "truncate", "new_node", "fit_to_room", "cut_by_budget"]

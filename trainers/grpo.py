@@ -113,13 +113,18 @@ class AgentRollout:
         return out
 
     def generator_for(self, trainer: Any) -> Generator | VLLMGenerator:
-        """transformers ``generate`` on the training model, or TRL's vLLM backend when ``use_vllm``."""
+        """transformers ``generate`` on the training model with exactly the trainer's sampling settings, or TRL's
+        vLLM backend when ``use_vllm`` (which samples with TRL's own settings)."""
         model = trainer.accelerator.unwrap_model(trainer.model)
         if getattr(trainer, "use_vllm", False):
             return VLLMGenerator(trainer.vllm_generation, trainer.processing_class, max_new_tokens=self.max_new_tokens,
                                  model=model, temperature=trainer.temperature)
+        args = getattr(trainer, "args", None)
         return Generator(model, trainer.processing_class, temperature=trainer.temperature, top_p=trainer.top_p,
-                         max_new_tokens=self.max_new_tokens)
+                         max_new_tokens=self.max_new_tokens, top_k=getattr(trainer, "top_k", 0) or 0,
+                         min_p=getattr(trainer, "min_p", None),
+                         repetition_penalty=getattr(trainer, "repetition_penalty", 1.0),
+                         generation_kwargs=getattr(args, "generation_kwargs", None))
 
     def collect(self, generator: Generator | VLLMGenerator, prompts: list, group_size: int, *, max_turns: int,
                 max_completion_length: int) -> list[EpisodeRecord]:

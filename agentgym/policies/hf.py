@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import math
 import threading
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -127,11 +128,46 @@ class Generation:
     text: str = ""
 
 
+def sampling_config(tokenizer: Any, *, max_new_tokens: int, temperature: float = 1.0, top_p: float = 1.0,
+                    top_k: int = 0, min_p: float | None = None, repetition_penalty: float = 1.0,
+                    generation_kwargs: dict[str, Any] | None = None) -> Any:
+    """A complete ``GenerationConfig`` from these settings alone (everything else neutral).
+
+    Nothing comes from the model's own ``generation_config``: :func:`generate_batch` swaps it
+    out while it samples, so e.g. a checkpoint's ``repetition_penalty`` cannot skew what the
+    loss assumes is plain sampling at ``temperature``. ``generation_kwargs`` (TRL's field of
+    the same name) override the sampling settings, as in TRL (not the budget or stop token).
+    """
+    from transformers import GenerationConfig
+
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    kwargs: dict[str, Any] = {"do_sample": temperature > 0}
+    if temperature > 0:
+        kwargs.update(temperature=temperature, top_p=top_p, top_k=top_k, min_p=min_p)
+    kwargs.update(repetition_penalty=repetition_penalty, **(generation_kwargs or {}))
+    kwargs.update(max_new_tokens=max_new_tokens, pad_token_id=pad_id, eos_token_id=tokenizer.eos_token_id,
+                  bos_token_id=getattr(tokenizer, "bos_token_id", None))  # the budget and stop token are ours
+    return GenerationConfig(**kwargs)
+
+
+_generate_locks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_generate_locks_guard = threading.Lock()
+
+
+def _generate_lock(model: Any) -> threading.Lock:
+    with _generate_locks_guard:
+        return _generate_locks.setdefault(model, threading.Lock())
+
+
 def generate_batch(
     model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]], *, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
-    temperature: float = 1.0, top_p: float = 1.0, entropies: bool = False,
+    temperature: float = 1.0, top_p: float = 1.0, top_k: int = 0, min_p: float | None = None,
+    repetition_penalty: float = 1.0, generation_kwargs: dict[str, Any] | None = None, entropies: bool = False,
 ) -> list[Generation]:
-    """Samples one continuation per prompt (left-padded batch); blocking — run it off the event loop."""
+    """Samples one continuation per prompt (left-padded batch); blocking — run it off the event loop.
+
+    Sampling uses exactly the given settings (see :func:`sampling_config`).
+    """
     torch = _torch()
     if not prompts:
         return []
@@ -144,15 +180,19 @@ def generate_batch(
         input_ids[i, width - len(p):] = torch.tensor(list(p), dtype=torch.long)
         attention[i, width - len(p):] = 1
     sample = temperature > 0
-    kwargs: dict[str, Any] = {"do_sample": sample}
-    if sample:
-        kwargs.update(temperature=temperature, top_p=top_p, top_k=0)
-    with torch.no_grad():
-        out = model.generate(
-            input_ids=input_ids.to(device), attention_mask=attention.to(device), max_new_tokens=max_new_tokens,
-            pad_token_id=pad_id, eos_token_id=tokenizer.eos_token_id, output_logits=True,
-            return_dict_in_generate=True, **kwargs,
-        )
+    config = sampling_config(tokenizer, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
+                             top_k=top_k, min_p=min_p, repetition_penalty=repetition_penalty,
+                             generation_kwargs=generation_kwargs)
+    config.update(output_logits=True, return_dict_in_generate=True)
+    with _generate_lock(model), torch.no_grad():
+        # transformers fills every unset field from model.generation_config: lend it ours for this call
+        own = model.generation_config
+        model.generation_config = config
+        try:
+            out = model.generate(input_ids=input_ids.to(device), attention_mask=attention.to(device),
+                                 generation_config=config)
+        finally:
+            model.generation_config = own
     new = out.sequences[:, width:].cpu()
     logits = torch.stack(out.logits, dim=1).float().cpu()  # (B, T, V) raw logits
     if sample and temperature != 1.0:
@@ -275,4 +315,4 @@ class HFEpisode:
         return msg
 
 
-__all__ = ["HFPolicy", "HFEpisode", "ChatTokens", "Generation", "generate_batch", "to_message", "normalized_entropy"]
+__all__ = ["HFPolicy", "HFEpisode", "ChatTokens", "Generation", "generate_batch", "sampling_config", "to_message", "normalized_entropy"]

@@ -198,3 +198,114 @@ def test_evaluation_is_reproducible_and_leaves_the_training_rng_alone(tiny):
     assert evaluate(model, tok, "toy/maze", {"size": 2}, range(6), **kw) == first
     evaluate(model, tok, "toy/maze", {"size": 2}, range(6), sample_seed=None, **kw)
     assert not torch.equal(torch.random.get_rng_state(), state)  # unseeded, it samples from the global stream
+
+
+class BatchScript:
+    """A scripted generator for a batch: each episode (told apart by its first prompt) plays its own turn texts.
+
+    Like a real generator it honours ``max_new_tokens`` (a turn longer than that is cut, without eos).
+    """
+
+    def __init__(self, tokenizer, scripts):
+        self.tokenizer, self.scripts, self.max_new_tokens = tokenizer, [list(s) for s in scripts], 64
+        self.owners: list[tuple[list[int], list]] = []
+        self.budgets: list[int] = []
+
+    def _script_for(self, prompt):
+        for head, script in self.owners:
+            if prompt[: len(head)] == head:
+                return script
+        script = self.scripts[len(self.owners)]
+        self.owners.append((list(prompt), script))
+        return script
+
+    def generate(self, prompts, max_new_tokens=None, entropies=False):
+        from agentgym.policies.hf import Generation
+
+        budget = max_new_tokens or self.max_new_tokens
+        self.budgets.append(budget)
+        out = []
+        for prompt in prompts:
+            text, eos = self._script_for(prompt).pop(0)
+            ids = self.tokenizer.encode(text, add_special_tokens=False) + ([self.tokenizer.eos_token_id] if eos else [])
+            ids = ids[:budget]
+            out.append(Generation(ids=ids, logprobs=[-1.0] * len(ids), text=self.tokenizer.decode(ids),
+                                  entropies=[1.0] * len(ids)))
+        return out
+
+
+def _oracle_turns(tok, seed):
+    tools = [t.to_openai() for t in agentgym.make("toy/maze").tools]
+    env = agentgym.make("toy/maze", size=2).sync()
+    env.reset(seed=seed)
+    plan = [(_call_text(tok, tools, a.tool_calls[0].name, a.tool_calls[0].arguments), True) for a in env.oracle()]
+    env.close()
+    return plan
+
+
+def test_an_action_cut_by_the_episode_budget_is_neither_executed_nor_rewarded(tiny):
+    """Each episode's turn budget is its own remaining room; a call cut by it ends the episode unexecuted."""
+    _, tok = tiny
+    long_think = ("I am thinking about the maze " * 12, True)  # episode A spends its budget early
+    script_a = [long_think, *_oracle_turns(tok, 7)]
+    script_b = _oracle_turns(tok, 8)
+    starts = [EpisodeStart(_maze(10), seed=7), EpisodeStart(_maze(10), seed=8)]
+    full_a, full_b = asyncio.run(play_episodes(BatchScript(tok, [script_a, script_b]), starts, max_turns=10,
+                                               max_completion_length=4096))
+    assert full_a.success and full_b.success and full_a.reward > 0
+    # the budget ends 5 tokens into A's winning call; B (shorter) still fits in it whole
+    last_turn = max(i for i, m in enumerate(full_a.env_mask) if m == 0) + 1
+    budget = last_turn + 5
+    assert len(full_b.completion_ids) < budget and len(full_a.completion_ids) > budget
+
+    a, b = asyncio.run(play_episodes(BatchScript(tok, [script_a, script_b]), starts, max_turns=10,
+                                     max_completion_length=budget))
+    assert b.success and b.termination == "done" and b.completion_ids == full_b.completion_ids
+    assert a.termination == "max_length" and not a.success
+    assert a.reward < full_a.reward  # the winning move was never sent to the env
+    assert a.tool_calls == full_a.tool_calls - 1
+    # the trained tokens end where generation ended: the first 5 tokens of the cut call, all model tokens
+    assert a.completion_ids == full_a.completion_ids[:budget]
+    assert a.env_mask[last_turn:] == [1] * 5
+    assert not any(m.role == "tool" for m in a.messages[-1:])
+
+
+def test_a_template_that_rewrites_history_mid_batch_is_an_episode_error_not_an_aborted_batch(tiny_dir):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_dir)
+    tok.chat_template = DROP_OLD_THINK_TEMPLATE
+    look = ('<tool_call>\n{"name": "look", "arguments": {}}\n</tool_call>', True)
+    thinking = ("<think>\nwhere am I?\n</think>\n\n" + look[0], True)
+    starts = [EpisodeStart(_maze(3), seed=1), EpisodeStart(_maze(3), seed=2)]
+    a, b = asyncio.run(play_episodes(BatchScript(tok, [[thinking] * 3, [look] * 3]), starts, max_turns=3))
+    assert a.termination == "error" and "prefix-preserving" in a.error and set(a.env_mask) == {0}
+    assert b.error is None and b.turns == 3 and b.termination == "max_turns"
+
+
+def test_an_env_that_cannot_be_built_is_an_episode_error_not_an_aborted_batch(tiny):
+    model, tok = tiny
+
+    def broken():
+        raise RuntimeError("sandbox died")
+
+    gen = Generator(model, tok, max_new_tokens=8)
+    a, b = asyncio.run(play_episodes(gen, [EpisodeStart(broken, seed=0), EpisodeStart(_maze(2), seed=0)], max_turns=2))
+    assert a.termination == "error" and "sandbox died" in a.error and set(a.env_mask) == {0}
+    assert b.error is None and b.turns == 2
+
+
+# drops the <think> block of every assistant turn but the last message (as Qwen3's template does to earlier turns)
+DROP_OLD_THINK_TEMPLATE = (
+    "{%- for message in messages -%}"
+    "{%- set content = message.content or '' -%}"
+    "{%- if message.role == 'assistant' and not loop.last and '</think>' in content -%}"
+    "{%- set content = content.split('</think>')[-1].lstrip() -%}{%- endif -%}"
+    "{{- '<|im_start|>' + message.role + '\\n' + content -}}"
+    "{%- for call in message.tool_calls or [] -%}"
+    "{{- '<tool_call>\\n{\"name\": \"' + call.function.name + '\", \"arguments\": ' + call.function.arguments"
+    " + '}\\n</tool_call>' -}}{%- endfor -%}"
+    "{{- '<|im_end|>\\n' -}}"
+    "{%- endfor -%}"
+    "{%- if add_generation_prompt -%}{{- '<|im_start|>assistant\\n' -}}{%- endif -%}"
+)

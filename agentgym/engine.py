@@ -31,9 +31,10 @@ from .registry import make
 from .preflight import preflight
 from .run_config import RunIdentity, check_resume, read_config, resolve_seeds, write_config
 from .summary import RunSummary, is_error, summarize
-from .types import Message, Task, ToolSpec, Trajectory, Usage
+from .types import Message, Task, ToolSpec, Trajectory, Usage, clean_text, jsonable
 
 EnvFactory = Callable[[], Env | Awaitable[Env]]
+CANCEL_GRACE_S = 5.0  # after a timeout, how long an episode may take to unwind before it is left behind
 log = logging.getLogger("agentgym")
 MAX_EPISODES = 1_000_000
 
@@ -110,7 +111,7 @@ async def rollout(
 
     try:
         if timeout:
-            await asyncio.wait_for(play(), timeout)
+            await _within(play(), timeout)
         else:
             await play()
     except asyncio.TimeoutError:
@@ -120,17 +121,40 @@ async def rollout(
     except Exception as e:  # recorded, never aborts a run
         traj.termination = "error"
         tb = traceback.format_exception_only(type(e), e)[-1].strip()
-        traj.error = tb if isinstance(e, PolicyError) else f"{tb}\n{''.join(traceback.format_tb(e.__traceback__)[-3:])}"
+        tb = tb if isinstance(e, PolicyError) else f"{tb}\n{''.join(traceback.format_tb(e.__traceback__)[-3:])}"
+        traj.error = clean_text(tb)
     traj.reward = sum(traj.rewards)
     traj.timings = {"total_s": time.perf_counter() - t0, **stats}
     return traj
+
+
+async def _within(coro: Awaitable[Any], timeout: float) -> Any:
+    """Awaits ``coro`` for at most ``timeout`` s, then cancels it and raises ``asyncio.TimeoutError``.
+
+    Unlike ``asyncio.wait_for`` it does not wait for a cancelled episode to finish unwinding: an
+    env that swallows the cancellation or blocks in cleanup gets :data:`CANCEL_GRACE_S`, then is
+    left behind, so the deadline holds whatever the env is doing (as long as the loop runs).
+    """
+    task = asyncio.ensure_future(coro)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if task in done:
+        return task.result()
+    task.cancel()
+    await asyncio.wait({task}, timeout=CANCEL_GRACE_S)
+    if not task.done():
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieve, never "never retrieved"
+    raise asyncio.TimeoutError
 
 
 def _record(traj: Trajectory, result: Any) -> None:
     traj.messages.extend(result.messages)
     traj.rewards.append(result.reward)
     traj.channels.append(dict(result.channels))
-    traj.infos.append(dict(result.info))
+    traj.infos.append(jsonable(dict(result.info)))
     if result.success is not None:
         traj.success = bool(result.success)
 
@@ -147,7 +171,9 @@ class TrajectoryWriter:
         self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
     def write(self, traj: Trajectory) -> None:
-        data = (traj.model_dump_json() + "\n").encode()
+        """Appends ``traj``; text pydantic cannot encode (lone surrogates) and odd objects in
+        ``infos`` are escaped (:func:`agentgym.types.jsonable`), never dropped."""
+        data = trajectory_line(traj)
         view = memoryview(data)
         while view:
             n = os.write(self.fd, view)
@@ -156,6 +182,15 @@ class TrajectoryWriter:
 
     def close(self) -> None:
         os.close(self.fd)
+
+
+def trajectory_line(traj: Trajectory) -> bytes:
+    """One JSONL record of ``traj`` that always encodes and reads back."""
+    try:
+        return (traj.model_dump_json() + "\n").encode()
+    except (ValueError, TypeError):  # PydanticSerializationError is a ValueError
+        data = jsonable(traj.model_dump(mode="python"))
+        return (json.dumps(data, ensure_ascii=False) + "\n").encode()
 
 
 def load_trajectories(path: str | Path, *, repair: bool = False, latest: bool = True) -> list[Trajectory]:

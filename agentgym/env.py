@@ -31,8 +31,9 @@ from typing import Any, Awaitable, Callable, TypeVar
 from pydantic import BaseModel, Field
 
 from .errors import EnvStateError
+from .offload import OffloadTimeout, run_in_thread
 from .tools import ToolArgumentError, collect_tools, tool_spec, validate_arguments
-from .types import EnvSpec, Message, StepResult, Task, ToolCall, ToolSpec
+from .types import EnvSpec, Message, StepResult, Task, ToolCall, ToolSpec, jsonable
 
 T = TypeVar("T")
 
@@ -210,12 +211,21 @@ class ToolEnv(Env):
     """An env whose actions are calls to its ``@tool`` methods.
 
     Subclasses write ``_reset`` and tools; ``_step`` dispatches calls, checks arguments
-    against the schemas and turns every mistake into feedback. Tools may be sync or async
-    (do blocking work in async tools via ``asyncio.to_thread``). A reply without any tool
-    call goes to :meth:`on_text` (default: feedback listing the tools).
+    against the schemas and turns every mistake into feedback. Tools may be sync or async.
+    Sync tool bodies run in a thread, off the event loop (:func:`agentgym.offload.run_in_thread`);
+    CPU-heavy pure functions belong in a process (:func:`agentgym.offload.run_in_process`).
+    A reply without any tool call goes to :meth:`on_text` (default: feedback listing the tools).
+
+    Every call has a hard limit of ``tool_timeout`` seconds. Past it the call is abandoned (a
+    runaway thread is interrupted) and, since the env's state can no longer be trusted, the
+    episode ends with the message and ``info["error"] == "tool_timeout"``. A tool body that
+    fails on its input (``ValueError``, ``TypeError``, ``LookupError``, ``ArithmeticError``,
+    ``RecursionError``, ``MemoryError``) is feedback for the model, with ``info["tool_exception"]``;
+    other exceptions are env bugs and propagate.
     """
 
     max_calls_per_turn: int = 8
+    tool_timeout: float | None = 60.0
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -272,16 +282,30 @@ class ToolEnv(Env):
             kwargs = validate_arguments(specs[call.name], call.arguments)
         except ToolArgumentError as e:
             return ToolResult(content=f"Error: {e}", ok=False, info={"malformed": True})
+        fn = fns[call.name]
         try:
-            value = fns[call.name](**kwargs)
-            if inspect.isawaitable(value):
-                value = await value
+            if inspect.iscoroutinefunction(fn):
+                value = await asyncio.wait_for(fn(**kwargs), self.tool_timeout)
+            else:
+                value = await run_in_thread(fn, timeout=self.tool_timeout, name=f"agentgym-tool-{call.name}", **kwargs)
+                if inspect.isawaitable(value):
+                    value = await asyncio.wait_for(value, self.tool_timeout)
         except ToolError as e:
             return ToolResult(content=f"Error: {e}", ok=False)
+        except (OffloadTimeout, asyncio.TimeoutError):
+            return ToolResult(
+                content=f"Error: `{call.name}` did not finish within {self.tool_timeout:g} s and was stopped; "
+                        "the episode ends here. Ask for less work per call.",
+                ok=False, done=True, success=False, info={"error": "tool_timeout"})
+        except (ValueError, TypeError, LookupError, ArithmeticError, RecursionError, MemoryError) as e:
+            what = f"{type(e).__name__}: {str(e)[:300]}"
+            return ToolResult(content=f"Error: `{call.name}` failed on these arguments ({what}). "
+                                      f"Check them against the tool's description.",
+                              ok=False, info={"tool_exception": what})
         if isinstance(value, ToolResult):
             return value
         if not isinstance(value, str):
-            value = json.dumps(value, default=str)
+            value = json.dumps(jsonable(value))
         return ToolResult(content=value)
 
 

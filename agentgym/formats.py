@@ -67,7 +67,7 @@ class TextFormatEnv(Env):
         self._check_open()
         raw = action if isinstance(action, str) else (action.content or "")
         tokens = None if isinstance(action, str) else action.tokens
-        if self.inner.tools:
+        if self.inner.tools and len(raw) <= self.inner.max_action_chars:  # oversized: the inner env refuses it
             parsed = parse(raw, self.inner.tools, self.format)
             inner_action = Message.assistant(content=raw, tool_calls=parsed.tool_calls or None)
         else:

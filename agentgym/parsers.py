@@ -64,7 +64,7 @@ def _body_to_arguments(body: str, spec: ToolSpec, format: Format = "tags") -> tu
             obj = json.loads(stripped)
             if isinstance(obj, dict) and (set(obj) <= set(props)):
                 return json.dumps(obj), None
-        except (json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):  # bad JSON, too deep, or an integer past Python's digit limit
             pass
     single = _single_param(spec)
     if single is not None:
@@ -84,11 +84,29 @@ def _body_to_arguments(body: str, spec: ToolSpec, format: Format = "tags") -> tu
 _TAG_RE_CACHE: dict[tuple[str, ...], re.Pattern[str]] = {}
 
 
-def _tag_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
+def _open_tag_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
     if names not in _TAG_RE_CACHE:
         alt = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-        _TAG_RE_CACHE[names] = re.compile(rf"<({alt})>(.*?)</\1>", re.S)
+        _TAG_RE_CACHE[names] = re.compile(rf"<({alt})>")
     return _TAG_RE_CACHE[names]
+
+
+def _tag_blocks(text: str, names: tuple[str, ...]):
+    """Yields ``(name, body)`` per ``<name>body</name>``, left to right, in linear time: a tag
+    whose closing tag is missing is never searched for again (a regex with a lazy body would
+    rescan the rest of the text once per opening tag)."""
+    unclosed: set[str] = set()
+    pos = 0
+    pattern = _open_tag_pattern(names)
+    while (m := pattern.search(text, pos)) is not None:
+        name = m.group(1)
+        close = -1 if name in unclosed else text.find(f"</{name}>", m.end())
+        if close < 0:
+            unclosed.add(name)
+            pos = m.end()
+            continue
+        yield name, text[m.end():close]
+        pos = close + len(name) + 3
 
 
 def parse_tags(text: str, tools: list[ToolSpec], *, max_calls: int = 1) -> ParseResult:
@@ -101,8 +119,7 @@ def parse_tags(text: str, tools: list[ToolSpec], *, max_calls: int = 1) -> Parse
         return ParseResult(text=visible.strip())
     calls: list[ToolCall] = []
     errors: list[str] = []
-    for m in _tag_pattern(tuple(specs)).finditer(visible):
-        name, body = m.group(1), m.group(2)
+    for name, body in _tag_blocks(visible, tuple(specs)):
         args, err = _body_to_arguments(body, specs[name])
         if err:
             errors.append(err)
@@ -121,7 +138,7 @@ def parse_tags(text: str, tools: list[ToolSpec], *, max_calls: int = 1) -> Parse
     return ParseResult(text=visible.strip(), error=None)
 
 
-_REACT_RE = re.compile(r"Action\s*:\s*([A-Za-z_][\w\-]*)\s*\[(.*)\]", re.S)
+_REACT_HEAD = re.compile(r"Action\s*:\s*([A-Za-z_][\w\-]*)\s*\[")
 _REACT_NAME_RE = re.compile(r"Action\s*:\s*([A-Za-z_][\w\-]*)")
 
 
@@ -131,10 +148,13 @@ def parse_react(text: str, tools: list[ToolSpec]) -> ParseResult:
     specs = {t.name: t for t in tools}
     lines = [ln for ln in re.split(r"\n(?=\s*Action\s*:)", text)]
     for chunk in reversed(lines):
-        m = _REACT_RE.search(chunk)
-        if not m:
+        # the first `Action: name[` and the last `]` of the chunk (linear; a greedy regex body
+        # would backtrack once per opening bracket)
+        m = _REACT_HEAD.search(chunk)
+        close = chunk.rfind("]")
+        if not m or close < m.end():
             continue
-        name, body = m.group(1), m.group(2)
+        name, body = m.group(1), chunk[m.end():close]
         if name not in specs:
             return ParseResult(text=text, error=f"unknown action `{name[:60]}`; available: {', '.join(specs)}")
         args, err = _body_to_arguments(body, specs[name], "react")
@@ -260,7 +280,7 @@ def _same_arguments(parsed: ParseResult, args: object) -> bool:
         return False
     try:
         got = json.loads(parsed.tool_calls[0].arguments)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):
         return False
     return json.dumps(got, sort_keys=True) == json.dumps(args, sort_keys=True)
 
@@ -275,7 +295,7 @@ def render_tool_call(call: ToolCall, spec: ToolSpec | None, format: Format) -> s
     """
     try:
         args = json.loads(call.arguments or "{}")
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):
         args = {}
     if format == "hermes":
         return f'<tool_call>\n{json.dumps({"name": call.name, "arguments": args})}\n</tool_call>'

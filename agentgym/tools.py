@@ -23,9 +23,10 @@ import types
 import typing
 from typing import Any, Callable, Literal, get_args, get_origin
 
-from .types import ToolSpec
+from .types import ToolSpec, clean_text
 
 TOOL_ATTR = "__agentgym_tool__"
+MAX_ARGUMENT_DEPTH = 32      # no tool needs deeper arguments; deeper ones are refused with a message
 
 
 class ToolArgumentError(ValueError):
@@ -56,7 +57,11 @@ def _json_type(annotation: Any) -> dict[str, Any]:
     if origin in (list, tuple, set):
         inner = get_args(annotation)
         return {"type": "array", "items": _json_type(inner[0]) if inner else {}}
-    if origin is dict or annotation is dict:
+    if origin is dict:
+        inner = get_args(annotation)
+        value = _json_type(inner[1]) if len(inner) == 2 else {}
+        return {"type": "object", "additionalProperties": value} if value else {"type": "object"}
+    if annotation is dict:
         return {"type": "object"}
     return {
         str: {"type": "string"},
@@ -143,7 +148,26 @@ def _signature(spec: ToolSpec) -> str:
     return f"{spec.name}({', '.join(parts)})"
 
 
-def _check_value(name: str, value: Any, schema: dict[str, Any], spec: ToolSpec) -> Any:
+def _preview(value: Any) -> str:
+    """A short JSON rendering of a (possibly huge or odd) value for error messages; never raises."""
+    try:
+        return json.dumps(value)[:60]
+    except (ValueError, TypeError, RecursionError):
+        return f"<{type(value).__name__}>"
+
+
+def _check_value(path: str, value: Any, schema: dict[str, Any], spec: ToolSpec) -> Any:
+    """``value`` checked against ``schema`` (recursing into ``items``, ``properties`` and
+    ``additionalProperties``); integral floats become ints, numeric strings floats."""
+    if "anyOf" in schema:
+        for option in schema["anyOf"]:
+            try:
+                return _check_value(path, value, option, spec)
+            except ToolArgumentError:
+                continue
+        kinds = " or ".join(o.get("type", "any") for o in schema["anyOf"])
+        raise ToolArgumentError(f"argument `{path}` of `{spec.name}` must be {kinds}, got {type(value).__name__} "
+                                f"{_preview(value)}. Usage: {_signature(spec)}")
     kind = schema.get("type")
     if kind == "number" and isinstance(value, str):
         try:
@@ -154,41 +178,90 @@ def _check_value(name: str, value: Any, schema: dict[str, Any], spec: ToolSpec) 
         value = int(value)
     if kind and kind in _TYPE_CHECKS and not _TYPE_CHECKS[kind](value):
         raise ToolArgumentError(
-            f"argument `{name}` of `{spec.name}` must be {kind}, got {type(value).__name__} {json.dumps(value)[:60]}. "
+            f"argument `{path}` of `{spec.name}` must be {kind}, got {type(value).__name__} {_preview(value)}. "
             f"Usage: {_signature(spec)}"
         )
     if "enum" in schema and value not in schema["enum"]:
         raise ToolArgumentError(
-            f"argument `{name}` of `{spec.name}` must be one of {schema['enum']}, got {json.dumps(value)[:60]}"
+            f"argument `{path}` of `{spec.name}` must be one of {schema['enum']}, got {_preview(value)}"
         )
+    if isinstance(value, list) and isinstance(schema.get("items"), dict) and schema["items"]:
+        return [_check_value(f"{path}[{i}]", v, schema["items"], spec) for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        fields = schema.get("properties") or {}
+        extra = schema.get("additionalProperties")
+        return {k: _check_value(f"{path}.{k}", v, fields.get(k) or (extra if isinstance(extra, dict) else {}), spec)
+                for k, v in value.items()}
     return value
+
+
+def _clean_parsed(value: Any, spec: ToolSpec) -> Any:
+    """Parsed JSON with lone surrogates escaped (``\\udXXX``), refusing nesting past
+    :data:`MAX_ARGUMENT_DEPTH`. Iterative, so hostile depth cannot exhaust the stack."""
+    root: list[Any] = [value]
+    stack: list[tuple[Any, Any, int]] = [(root, 0, 0)]
+    while stack:
+        holder, key, depth = stack.pop()
+        v = holder[key]
+        if isinstance(v, str):
+            holder[key] = clean_text(v)
+        elif isinstance(v, (list, dict)):
+            if depth >= MAX_ARGUMENT_DEPTH:
+                raise ToolArgumentError(f"arguments of `{spec.name}` are nested more than {MAX_ARGUMENT_DEPTH} levels "
+                                        f"deep; send flat values. Usage: {_signature(spec)}")
+            if isinstance(v, dict):
+                v = holder[key] = {clean_text(k): x for k, x in v.items()}
+            stack.extend((v, k, depth + 1) for k in (v if isinstance(v, dict) else range(len(v))))
+    return root[0]
 
 
 def validate_arguments(spec: ToolSpec, raw: str | dict | None) -> dict[str, Any]:
     """Parses and checks a call's arguments against ``spec``; returns kwargs.
 
+    Text is cleaned (lone surrogates escaped), nesting is bounded, nested values are checked
+    against ``items``/``properties`` (``list[int]`` given ``["a", 1]`` names ``values[0]``).
+
     Raises:
-        ToolArgumentError: invalid JSON, not an object, unknown/missing arguments, wrong types.
+        ToolArgumentError: invalid JSON, numbers too long to read, nesting too deep, not an
+            object, unknown/missing arguments, wrong types (at any depth).
     """
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         args: Any = {}
     elif isinstance(raw, dict):
         args = raw
+    elif not isinstance(raw, str):
+        raise ToolArgumentError(f"arguments of `{spec.name}` must be a JSON object, got {type(raw).__name__}")
     else:
         try:
             args = json.loads(raw)
-        except (json.JSONDecodeError, RecursionError) as e:
+        except RecursionError:
+            raise ToolArgumentError(f"arguments of `{spec.name}` are nested too deeply to read; send a flat JSON "
+                                    f"object, e.g. {_signature(spec)}") from None
+        except json.JSONDecodeError as e:
             raise ToolArgumentError(
                 f"arguments of `{spec.name}` are not valid JSON ({e.__class__.__name__}: {str(e)[:80]}). "
                 f"Send a JSON object, e.g. {_signature(spec)}"
             ) from None
+        except ValueError:  # an integer literal past Python's int-from-text limit
+            raise ToolArgumentError(
+                f"a number in the arguments of `{spec.name}` has more than {_int_digits_limit()} digits; "
+                "send a shorter number, or the digits as a string"
+            ) from None
     if not isinstance(args, dict):
         raise ToolArgumentError(f"arguments of `{spec.name}` must be a JSON object, got {type(args).__name__}")
+    args = _clean_parsed(args, spec)
     props = spec.parameters.get("properties", {})
     unknown = [k for k in args if k not in props]
     if unknown:
-        raise ToolArgumentError(f"unknown argument(s) {unknown} for `{spec.name}`. Usage: {_signature(spec)}")
+        raise ToolArgumentError(f"unknown argument(s) {[k[:60] for k in unknown[:5]]} for `{spec.name}`. "
+                                f"Usage: {_signature(spec)}")
     missing = [k for k in spec.parameters.get("required", []) if k not in args]
     if missing:
         raise ToolArgumentError(f"missing required argument(s) {missing} for `{spec.name}`. Usage: {_signature(spec)}")
     return {k: _check_value(k, v, props[k], spec) for k, v in args.items()}
+
+
+def _int_digits_limit() -> int:
+    import sys
+
+    return sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 4300

@@ -11,15 +11,76 @@ round-trips through JSON::
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 TRAJECTORY_SCHEMA_VERSION = 1
+MAX_JSON_DEPTH = 64          # deeper values in info dicts are summarised (JSON readers stop near 200)
+_SURROGATES = re.compile("[\ud800-\udbff][\udc00-\udfff]|[\ud800-\udfff]")
+_MAX_INT_BITS = 14_000       # ~4,200 digits: below Python's int-to-str limit (4,300)
 
 Role = Literal["system", "user", "assistant", "tool"]
 Termination = Literal["done", "max_turns", "timeout", "error"]
+
+
+def clean_text(text: str) -> str:
+    r"""``text`` made encodable as UTF-8, never shortened: a split surrogate pair becomes its
+    character, a lone surrogate is escaped as the six characters ``\udXXX``::
+
+        clean_text("ok \ud83d") == r"ok \ud83d"     # a lone high surrogate, escaped
+        clean_text("\ud83d\ude00") == "😀"           # a pair, joined
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+
+    def fix(m: re.Match[str]) -> str:
+        pair = m.group()
+        if len(pair) == 2:
+            return chr(0x10000 + ((ord(pair[0]) - 0xD800) << 10) + (ord(pair[1]) - 0xDC00))
+        return f"\\u{ord(pair):04x}"
+
+    return _SURROGATES.sub(fix, text)
+
+
+def jsonable(value: Any, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """``value`` as plain JSON data that always serialises and reads back: text cleaned
+    (:func:`clean_text`), integers too long to print and unknown objects as text, dict keys as
+    text, anything nested deeper than ``max_depth`` summarised. NaN/inf floats are kept."""
+
+    def walk(v: Any, depth: int) -> Any:
+        if v is None or isinstance(v, (bool, float)):
+            return v
+        if isinstance(v, int):
+            return v if v.bit_length() <= _MAX_INT_BITS else f"<integer of {v.bit_length()} bits>"
+        if isinstance(v, str):
+            return clean_text(v)
+        if isinstance(v, BaseModel):
+            v = v.model_dump(mode="python")
+        if isinstance(v, (dict, list, tuple, set, frozenset)):
+            if depth >= max_depth:
+                return f"<{type(v).__name__} nested deeper than {max_depth} levels>"
+            if isinstance(v, dict):
+                return {clean_text(k if isinstance(k, str) else str(walk(k, max_depth))): walk(x, depth + 1)
+                        for k, x in v.items()}
+            return [walk(x, depth + 1) for x in v]
+        try:
+            return clean_text(str(v))
+        except Exception:  # a broken __str__ must not lose the record
+            return f"<unprintable {type(v).__name__}>"
+
+    return walk(value, 0)
+
+
+def _clean_optional(value: Any) -> Any:
+    return clean_text(value) if isinstance(value, str) else value
 
 
 def new_call_id() -> str:
@@ -34,6 +95,8 @@ class ToolCall(BaseModel):
     name: str
     arguments: str = "{}"
 
+    _clean = field_validator("id", "name", "arguments")(_clean_optional)
+
     def to_openai(self) -> dict[str, Any]:
         return {"id": self.id, "type": "function", "function": {"name": self.name, "arguments": self.arguments}}
 
@@ -43,7 +106,7 @@ class ToolCall(BaseModel):
         fn = data.get("function") or data
         args = fn.get("arguments", "{}")
         if not isinstance(args, str):
-            args = json.dumps(args)
+            args = json.dumps(jsonable(args))
         return cls(id=data.get("id") or new_call_id(), name=fn["name"], arguments=args)
 
 
@@ -85,6 +148,8 @@ class Message(BaseModel):
     name: str | None = None
     tokens: TokenInfo | None = None
     usage: Usage | None = None
+
+    _clean = field_validator("content", "tool_call_id", "name")(_clean_optional)
 
     @classmethod
     def system(cls, content: str) -> Message:
@@ -194,6 +259,9 @@ class Trajectory(BaseModel):
     step (index 0 is the reset). Assistant messages of local models carry ``tokens``; use
     :meth:`token_view` for the flat ids + loss mask.
     """
+
+    # NaN/inf (a broken reward) are written as JSON constants so the record still reads back
+    model_config = ConfigDict(ser_json_inf_nan="constants")
 
     schema_version: int = TRAJECTORY_SCHEMA_VERSION
     episode: int | None = None

@@ -23,6 +23,7 @@ from ..types import Message, StepResult, Task, ToolCall
 
 Direction = Literal["north", "south", "east", "west"]
 DELTAS = {"north": (-1, 0), "south": (1, 0), "east": (0, 1), "west": (0, -1)}
+MIN_SIZE, MAX_SIZE = 2, 100   # size 1500 once took 2.3 GB and never finished; 100 carves in ~20 ms
 
 
 def carve(size: int, rng: random.Random) -> list[list[str]]:
@@ -88,8 +89,11 @@ class MazeEnv(ToolEnv):
     system_prompt = "You are in a maze. Use the tools to reach the exit. Be efficient."
 
     def __init__(self, size: int = 4):
-        if size < 2:
-            raise ValueError(f"maze size must be >= 2, got {size}")
+        if not isinstance(size, int) or isinstance(size, bool):
+            raise ValueError(f"maze size must be an integer, got {type(size).__name__} {size!r}")
+        if not MIN_SIZE <= size <= MAX_SIZE:
+            raise ValueError(f"maze size must be between {MIN_SIZE} and {MAX_SIZE} (a {MAX_SIZE}x{MAX_SIZE} maze "
+                             f"has {MAX_SIZE * MAX_SIZE} cells), got {size}")
         self.size = size
 
     async def _reset(self, *, seed: int | None, task: Task | None) -> StepResult:

@@ -204,3 +204,32 @@ def test_render_writes_plain_single_arguments_verbatim():
     assert render_tool_call(call, search, "react") == "Action: search[capital of Veloria]"
     tricky = ToolCall(name="search", arguments=json.dumps({"query": "a</search><think>"}))
     assert render_tool_call(tricky, search, "tags") == '<search>{"query": "a\\u003c/search>\\u003cthink>"}</search>'
+
+
+_PIECES = ["<search>", "</search>", "<answer>", "</answer>", "x", " ", "{", "}", "\n", "Action: search[", "]", "Action: answer["]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=30).map("".join))
+def test_linear_parsers_match_the_regex_definition(text):
+    """The tag and ReAct scanners (linear on hostile text such as 25,000 unclosed tags) find
+    what the plain regexes `<(name)>(.*?)</name>` and `Action: name[(.*)]` define."""
+    import re
+
+    from agentgym.parsers import _tag_blocks
+
+    tag_re = re.compile(r"<(answer|search)>(.*?)</\1>", re.S)
+    assert list(_tag_blocks(text, ("search", "answer"))) == [(m.group(1), m.group(2)) for m in tag_re.finditer(text)]
+    react_re = re.compile(r"Action\s*:\s*([A-Za-z_][\w\-]*)\s*\[(.*)\]", re.S)
+    tools = [ToolSpec(name="search", parameters={"type": "object", "properties": {"q": {"type": "string"}}}),
+             ToolSpec(name="answer", parameters={"type": "object", "properties": {"a": {"type": "string"}}})]
+    last = None
+    for chunk in reversed(re.split(r"\n(?=\s*Action\s*:)", text)):
+        last = react_re.search(chunk)
+        if last:
+            break
+    parsed = parse_react(text, tools)
+    if last is None:
+        assert not parsed.tool_calls
+    elif parsed.tool_calls:
+        assert parsed.tool_calls[0].name == last.group(1)

@@ -119,3 +119,34 @@ def test_token_view_detects_retokenized_history():
 
     with pytest.raises(ValueError, match="re-tokenized"):
         Trajectory(messages=[a1, a2]).token_view()
+
+
+def test_lone_surrogates_are_escaped_never_dropped_and_pairs_are_joined():
+    from agentgym.types import clean_text
+
+    assert clean_text("ok \ud83d") == "ok \\ud83d"
+    assert clean_text("\ud83d\ude00") == "\U0001F600"
+    assert clean_text("\ude00\ud83d!") == "\\ude00\\ud83d!"
+    msg = Message.assistant("say \ud83d", tool_calls=[ToolCall(name="t\udc00", arguments='{"a": "\ud800"}')])
+    back = Message.model_validate_json(msg.model_dump_json())
+    assert back.content == "say \\ud83d" and back.tool_calls[0].name == "t\\udc00"
+    assert back.tool_calls[0].arguments == '{"a": "\\ud800"}'
+
+
+def test_jsonable_makes_any_info_serialisable():
+    from agentgym.types import jsonable
+
+    deep: list = []
+    for _ in range(500):
+        deep = [deep]
+    info = {"big": 10**5000, "text": "x\ud83d", 3: ValueError("odd"), "deep": deep, "nan": float("nan")}
+    out = json.loads(json.dumps(jsonable(info)))
+    assert out["big"] == "<integer of 16610 bits>" and out["text"] == "x\\ud83d" and "3" in out
+    traj = Trajectory(infos=[jsonable(info)])
+    assert Trajectory.model_validate_json(traj.model_dump_json()).infos[0]["text"] == "x\\ud83d"
+
+
+def test_trajectory_with_a_nan_reward_reads_back():
+    traj = Trajectory(rewards=[float("nan"), float("inf")], reward=float("nan"))
+    back = Trajectory.model_validate_json(traj.model_dump_json())
+    assert back.rewards[1] == float("inf") and back.reward != back.reward

@@ -36,7 +36,7 @@ command -v python >/dev/null 2>&1 || ln -sf "$(command -v python3)" {HELPER_DIR}
 """
 SETUP = HELPERS + f"""set -e
 cd {WORKDIR}
-{GIT} init -q
+{GIT} -c init.defaultBranch=main init -q
 {GIT} config gc.auto 0
 printf %s {shlex.quote(EXCLUDES)} > .git/info/exclude
 rm -rf .git/hooks

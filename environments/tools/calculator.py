@@ -21,6 +21,7 @@ MAX_EXPRESSION_CHARS = 1000
 MAX_INT_BITS = 4096          # results larger than ~1e1233 are refused
 MAX_FACTORIAL = 1000
 MAX_DEPTH = 60
+MAX_ROUND_DIGITS = 400
 
 
 class CalculatorError(ValueError):
@@ -56,6 +57,56 @@ def _factorial(n: Any) -> int:
     return math.factorial(n)
 
 
+def _as_int(name: str, *values: Any) -> list[int]:
+    out = []
+    for v in values:
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise CalculatorError(f"{name} needs integers, got {format_number(v)}")
+        out.append(v)
+    return out
+
+
+def _too_big(call: str, bits: float) -> None:
+    if bits > MAX_INT_BITS:
+        raise CalculatorError(f"{call} has more than {MAX_INT_BITS} bits (about {int(bits * 0.30103)} digits); "
+                              "it is refused before computing. Use smaller numbers, or lgamma-style estimates")
+
+
+def _comb(n: Any, k: Any) -> int:
+    """``math.comb`` refused up front when C(n, k) >= (n/m)^m, m = min(k, n-k), exceeds the bit limit."""
+    n, k = _as_int("comb", n, k)
+    m = min(k, n - k)
+    if n > 0 and m > 0:
+        _too_big(f"comb({n}, {k})", m * math.log2(n / m))
+    return math.comb(n, k)
+
+
+def _perm(n: Any, k: Any = None) -> int:
+    """``math.perm`` refused up front when P(n, k) >= (n-k+1)^k exceeds the bit limit."""
+    n, k = _as_int("perm", n, n if k is None else k)
+    if 0 < k <= n:
+        call = f"perm({n})" if k == n else f"perm({n}, {k})"
+        bits = k * math.log2(n - k + 1) if k < n else _factorial_bits(n)
+        _too_big(call, bits)
+    return math.perm(n, k)
+
+
+def _factorial_bits(n: int) -> float:
+    return math.lgamma(n + 1) / math.log(2)
+
+
+def _round(x: Any, ndigits: Any = None) -> Any:
+    """``round`` with ``ndigits`` bounded (round(5, -10**9) would build 10**(10**9))."""
+    if ndigits is None:
+        return round(x)
+    (ndigits,) = _as_int("round", ndigits)
+    if abs(ndigits) > MAX_ROUND_DIGITS:
+        raise CalculatorError(f"round() takes at most {MAX_ROUND_DIGITS} digits either way, got {ndigits}")
+    return round(x, ndigits)
+
+
 def _log(x: float, base: float | None = None) -> float:
     return math.log(x) if base is None else math.log(x, base)
 
@@ -66,9 +117,9 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "sin": math.sin, "cos": math.cos, "tan": math.tan, "asin": math.asin, "acos": math.acos, "atan": math.atan,
     "atan2": math.atan2, "sinh": math.sinh, "cosh": math.cosh, "tanh": math.tanh,
     "degrees": math.degrees, "radians": math.radians, "hypot": math.hypot,
-    "abs": abs, "round": round, "floor": math.floor, "ceil": math.ceil, "trunc": math.trunc,
+    "abs": abs, "round": _round, "floor": math.floor, "ceil": math.ceil, "trunc": math.trunc,
     "min": min, "max": max, "sum": lambda *xs: sum(xs), "pow": _pow,
-    "factorial": _factorial, "gcd": math.gcd, "lcm": math.lcm, "comb": math.comb, "perm": math.perm,
+    "factorial": _factorial, "gcd": math.gcd, "lcm": math.lcm, "comb": _comb, "perm": _perm,
     "int": int, "float": float,
 }
 CONSTANTS = {"pi": math.pi, "e": math.e, "tau": math.tau, "inf": math.inf}
@@ -145,6 +196,11 @@ def evaluate(expression: str) -> int | float:
         raise CalculatorError(f"overflow: {e}") from None
 
 
+def calculate(expression: str) -> str:
+    """:func:`evaluate` then :func:`format_number`: what the ``calculator`` tool shows (run in a worker process)."""
+    return format_number(evaluate(expression))
+
+
 def format_number(value: Any) -> str:
     """Integers exactly, floats to 15 significant digits (``0.1 + 0.2`` → ``0.3``)."""
     if isinstance(value, bool):
@@ -160,4 +216,4 @@ def format_number(value: Any) -> str:
     return str(value)
 
 
-__all__ = ["evaluate", "format_number", "CalculatorError", "FUNCTIONS", "CONSTANTS"]
+__all__ = ["evaluate", "calculate", "format_number", "CalculatorError", "FUNCTIONS", "CONSTANTS"]

@@ -18,10 +18,11 @@ import random
 from typing import Any
 
 from agentgym.env import ToolEnv, ToolError, ToolResult
+from agentgym.offload import OffloadTimeout, WorkerCrashed, run_in_process
 from agentgym.tools import tool
 from agentgym.types import Message, StepResult, Task, ToolCall
 
-from .calculator import CalculatorError, evaluate, format_number
+from .calculator import CalculatorError, calculate, evaluate
 from .everyday import convert as convert_units
 from .everyday import dates as date_math
 from .python_tool import PythonRunner
@@ -32,6 +33,10 @@ SYSTEM_PROMPT = (
     "Solve the task. Use the tools when they help: they compute exactly, you may not. "
     "When you are sure, call answer with only the final answer (no explanation)."
 )
+
+
+MAX_TIMEOUT_S = 600
+MIN_MEMORY_MB, MAX_MEMORY_MB = 64, 65_536
 
 
 class ToolTaskEnv(ToolEnv):
@@ -57,6 +62,15 @@ class ToolTaskEnv(ToolEnv):
             raise ValueError(f"split must be 'train' or 'test', got {split!r}")
         if max_tool_calls is not None and max_tool_calls < 0:
             raise ValueError(f"max_tool_calls must be >= 0 or None, got {max_tool_calls}")
+        if not isinstance(timeout, (int, float)) or not 0 < timeout <= MAX_TIMEOUT_S:
+            raise ValueError(f"timeout must be > 0 and <= {MAX_TIMEOUT_S} seconds per python call, got {timeout!r}")
+        if not isinstance(memory_mb, int) or not MIN_MEMORY_MB <= memory_mb <= MAX_MEMORY_MB:
+            raise ValueError(f"memory_mb must be an integer between {MIN_MEMORY_MB} and {MAX_MEMORY_MB}, "
+                             f"got {memory_mb!r}")
+        if difficulty is not None and (not isinstance(difficulty, int) or difficulty < 0):
+            raise ValueError(f"difficulty must be an integer >= 0 or None, got {difficulty!r}")
+        # the python tool's own limit plus sandbox start-up, so the hard tool limit never cuts it short
+        self.tool_timeout = max(type(self).tool_timeout or 0.0, 3 * float(timeout) + 30.0)
         self.source = make_task_source(tasks, families if families is not None else self.default_families, difficulty)
         self.split, self.max_tool_calls = split, max_tool_calls
         self.sandbox_config: dict[str, Any] = {"sandbox": sandbox, "timeout": timeout, "memory_mb": memory_mb,
@@ -173,10 +187,13 @@ class PythonTool:
 
 
 class CalculatorTool:
-    """Mixin: the ``calculator`` tool."""
+    """Mixin: the ``calculator`` tool. Expressions are bounded before computing and evaluated in a
+    worker process killed after ``calculator_timeout`` s, so no expression can freeze other episodes."""
+
+    calculator_timeout: float = 5.0
 
     @tool
-    def calculator(self, expression: str) -> str:
+    async def calculator(self, expression: str) -> str:
         """Evaluate an arithmetic expression exactly: + - * / // % ** (or ^), parentheses, sqrt, log, sin, gcd,
         factorial, pi, e, ...
 
@@ -185,9 +202,14 @@ class CalculatorTool:
         """
         self._spend("calculator")
         try:
-            return format_number(evaluate(expression))
+            return await run_in_process(calculate, expression, timeout=self.calculator_timeout)
         except CalculatorError as e:
             raise ToolError(str(e)) from None
+        except OffloadTimeout:
+            raise ToolError(f"the calculation did not finish within {self.calculator_timeout:g} s and was stopped; "
+                            "use smaller numbers") from None
+        except (WorkerCrashed, MemoryError):
+            raise ToolError("the calculation ran out of memory and was stopped; use smaller numbers") from None
 
     def _oracle_tool_call(self, task: Task, gold: str) -> Message | None:
         expression = task.data.get("metadata", {}).get("expression")

@@ -63,3 +63,21 @@ def test_format_number():
     assert format_number(2.0) == "2"
     assert format_number(1e20) == "1e+20"
     assert format_number(float("inf")) == "inf"
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("expr, fragment", [
+    ("comb(1000000, 500000)", "comb(1000000, 500000) has more than"),
+    ("comb(10**6, 999990)", None),  # small: the bound uses min(k, n - k)
+    ("perm(1000000, 500000)", "perm(1000000, 500000) has more than"),
+    ("perm(100000)", "perm(100000) has more than"),
+    ("round(5, -10**9)", "round() takes at most"),
+    ("lcm(2**2000 - 1, 2**2001 - 1, 2**2003 - 1)", "more than 4096 bits"),
+])
+def test_combinatorics_and_rounding_are_bounded_before_computing(expr, fragment):
+    if fragment is None:
+        assert evaluate(expr) == evaluate("comb(10**6, 10)")
+        return
+    with pytest.raises(CalculatorError) as err:
+        evaluate(expr)
+    assert fragment in str(err.value)

@@ -1,5 +1,6 @@
 """tools/* envs without a sandbox: tasks, answer scoring, channels, budgets, text formats."""
 
+import asyncio
 import json
 
 import pytest
@@ -151,3 +152,43 @@ async def test_calc_env_passes_the_conformance_check(fmt):
 
     env = agentgym.make("tools/calc", format=fmt)
     assert await check_env(env, seed=2) == []
+
+
+@pytest.mark.parametrize("kwargs, fragment", [
+    ({"timeout": 0}, "timeout must be"), ({"timeout": 1e9}, "timeout must be"),
+    ({"memory_mb": 1}, "memory_mb must be"), ({"memory_mb": 10**9}, "memory_mb must be"),
+    ({"difficulty": -1}, "difficulty"), ({"max_tool_calls": -1}, "max_tool_calls"),
+])
+def test_out_of_range_arguments_fail_at_make(kwargs, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        agentgym.make("tools/calc", **kwargs)
+
+
+@pytest.mark.timeout(120)
+async def test_calculator_runs_in_a_killable_process_and_its_neighbours_keep_going(monkeypatch):
+    """A calculator call that burns CPU in C (here a catastrophic regex standing in for a big
+    comb) is stopped at its limit while a neighbour episode plays on, instead of freezing it."""
+    import re
+
+    from agentgym.environments.tools import env as tools_env
+
+    monkeypatch.setattr(tools_env, "calculate", re.compile(r"(a|aa)*c").fullmatch)
+    monkeypatch.setattr(tools_env.CalculatorTool, "calculator_timeout", 1.0)
+    calc = agentgym.make("tools/calc")
+    await calc.reset(seed=0)
+    slow = asyncio.create_task(calc.step(call("calculator", expression="a" * 60)))
+    maze = agentgym.make("toy/maze")
+    await maze.reset(seed=0)
+    moves = 0
+    while not slow.done() and moves < 1000:
+        await maze.step(call("look"))
+        moves += 1
+        await asyncio.sleep(0)
+    res = await slow
+    assert moves > 5
+    assert "did not finish within 1 s" in res.messages[0].content
+    assert not res.done  # the worker was killed: the env's state is intact, the episode goes on
+    monkeypatch.undo()
+    ok = await calc.step(call("calculator", expression="2*21"))
+    await calc.close(), await maze.close()
+    assert ok.messages[0].content == "42"

@@ -14,6 +14,7 @@ and on every step ``tool_calls_total``.
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import json
 import random
@@ -34,6 +35,7 @@ SYSTEM_PROMPT = (
     "When you know the answer, call answer with only the answer (a name, year or short phrase)."
 )
 MAX_QUERY_CHARS = 1000
+MAX_K, MAX_KB_SCALE, MAX_SNIPPET_CHARS, MAX_HOPS = 100, 10.0, 100_000, 4
 
 
 class SearchEnv(ToolEnv):
@@ -64,8 +66,19 @@ class SearchEnv(ToolEnv):
             raise ValueError(f"split must be 'train' or 'test', got {split!r}")
         if reward not in ("em", "f1"):
             raise ValueError(f"reward must be 'em' or 'f1', got {reward!r}")
+        if not isinstance(max_k, int) or not 1 <= max_k <= MAX_K:
+            raise ValueError(f"max_k must be an integer between 1 and {MAX_K}, got {max_k!r}")
         if not 1 <= k <= max_k:
             raise ValueError(f"k must be between 1 and max_k={max_k}, got {k}")
+        if not isinstance(kb_scale, (int, float)) or not 0 < kb_scale <= MAX_KB_SCALE:
+            raise ValueError(f"kb_scale must be > 0 and <= {MAX_KB_SCALE} (1 = 5,260 documents), got {kb_scale!r}")
+        if not isinstance(snippet_chars, int) or not 0 <= snippet_chars <= MAX_SNIPPET_CHARS:
+            raise ValueError(f"snippet_chars must be an integer between 0 and {MAX_SNIPPET_CHARS}, got {snippet_chars!r}")
+        hop_list = [hops] if isinstance(hops, int) else list(hops or [])
+        if any(not isinstance(h, int) or not 1 <= h <= MAX_HOPS for h in hop_list):
+            raise ValueError(f"hops must be integers between 1 and {MAX_HOPS}, got {hops!r}")
+        if max_tool_calls is not None and max_tool_calls < 0:
+            raise ValueError(f"max_tool_calls must be >= 0 or None, got {max_tool_calls}")
         self.hops = [hops] if isinstance(hops, int) else list(hops) if hops else None
         self.split, self.default_k, self.max_k, self.snippet_chars = split, k, max_k, snippet_chars
         self.reward_kind, self.max_tool_calls = reward, max_tool_calls
@@ -103,7 +116,7 @@ class SearchEnv(ToolEnv):
 
     # ------------------------------------------------------------------ episode
     async def _reset(self, *, seed: int | None, task: Task | None) -> StepResult:
-        kb = self.kb
+        kb = self._kb or await asyncio.to_thread(lambda: self.kb)  # first use builds the KB (~2 s): off the loop
         if task is None:
             pool = self.question_pool()
             seed = seed if seed is not None else random.SystemRandom().randrange(2**31)

@@ -141,3 +141,13 @@ async def test_search_envs_pass_the_conformance_check(env_id, fmt):
 
     env = agentgym.make(env_id, format=fmt)
     assert await check_env(env, seed=4) == []
+
+
+@pytest.mark.parametrize("kwargs, fragment", [
+    ({"kb_scale": 1000}, "kb_scale must be"), ({"kb_scale": 0}, "kb_scale must be"),
+    ({"max_k": 10**9}, "max_k must be"), ({"snippet_chars": -1}, "snippet_chars must be"),
+    ({"hops": [9]}, "hops must be"), ({"max_tool_calls": -2}, "max_tool_calls must be"),
+])
+def test_out_of_range_arguments_fail_at_make(kwargs, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        agentgym.make("search/kb", **kwargs)

@@ -5,7 +5,13 @@ prompt is an agentgym *task key* (``task_prompt(seed)``), so the group's episode
 from the identical env state (same task, same seed). Each episode is played turn by turn
 with token-in/token-out generation; env tokens get ``env_mask = 0`` and logprob 0 (TRL
 multiplies its loss mask by ``env_mask``). The episode return (shaped by G-RA/D-RA when
-configured), success and channels reach reward functions as keyword arguments.
+configured), success, channels and ``error`` reach reward functions as keyword arguments.
+
+An episode that ended in an error is an infrastructure failure, not a policy's reward 0:
+:class:`AgentGRPOTrainer` gives it reward NaN, which TRL leaves out of the group's mean and
+std (advantage 0), and its tokens are masked out of the loss. The KL reference (``beta > 0``)
+is a copy of the policy as it is when the trainer is built (e.g. after an in-memory SFT),
+not the weights on disk; the chat template is checked for prefix preservation up front.
 
     rollout = AgentRollout(env_id="toy/maze", env_kwargs={"size": 2}, max_turns=6)
     trainer = AgentGRPOTrainer(model, reward_funcs=[episode_return], args=grpo_args,
@@ -28,7 +34,9 @@ from agentgym.registry import make
 from .arpo import ArpoConfig, apply_hard_attribution, arpo_rollout
 from .episodes import EpisodeRecord, EpisodeStart, Generator, play_episodes
 from .gated import OUTCOME, GatedReward, shape_episode
+from .grpo_parts import exclude_errored, quiet_unscorable, reference_is_policy
 from .schedule import HorizonSchedule, ReplayBuffer, ReplayConfig, replay_old_logprobs
+from .templates import check_chat_template
 from .vllm import VLLMGenerator
 
 TASK_PREFIX = "agentgym-task "
@@ -54,9 +62,16 @@ def task_dataset(seeds: Sequence[int]):
     return Dataset.from_dict({"prompt": [task_prompt(s) for s in seeds], "seed": list(seeds)})
 
 
-def episode_return(completions: list, episode_return: list[float], **kwargs: Any) -> list[float]:
-    """Reward function: the (shaped) episode return computed during the rollout."""
-    return [float(r) for r in episode_return]
+def episode_return(completions: list, episode_return: list[float], error: list[str | None] | None = None,
+                   **kwargs: Any) -> list[float | None]:
+    """Reward function: the (shaped) episode return computed during the rollout.
+
+    An episode that ended in an error (env crash, sandbox gone) gets ``None``: TRL then leaves
+    it out of its group's mean and std and gives it advantage 0 (its tokens are masked too).
+    Custom reward functions receive the same per-row ``error`` keyword.
+    """
+    errors = error if error is not None else [None] * len(episode_return)
+    return [None if e else float(r) for r, e in zip(episode_return, errors)]
 
 
 class AgentRollout:
@@ -191,6 +206,7 @@ class AgentRollout:
             "success": [r.success for r in records],
             "turns": [r.turns for r in records],
             "channels": [json.dumps(r.channels) for r in records],
+            "error": [r.error for r in records],  # None, or what went wrong (the row is out of baseline and loss)
         }
 
     @staticmethod
@@ -216,13 +232,26 @@ def _trainer_base():
 
 def make_trainer_class():
     """``AgentGRPOTrainer``: TRL's GRPOTrainer + ARPO hard advantage attribution (per-token advantages, shared
-    spans counted once) + replayed rollouts trained against their stored sampling logprobs.
+    spans counted once) + replayed rollouts trained against their stored sampling logprobs + errored episodes
+    out of their group's baseline + the KL reference copied from the policy + the chat-template check.
 
     Built lazily so importing this module does not import TRL.
     """
 
     class AgentGRPOTrainer(_trainer_base()):
         attribution: str = "soft"
+
+        def __init__(self, model: Any, *args: Any, **kwargs: Any):
+            with reference_is_policy(model):  # beta > 0: the KL anchor is this policy now, not the weights on disk
+                super().__init__(model, *args, **kwargs)
+            if isinstance(self.rollout_func, AgentRollout):  # token-in/token-out needs a prefix-preserving template
+                check_chat_template(getattr(self.processing_class, "tokenizer", self.processing_class))
+
+        def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
+            errors = [x.get("error") for x in inputs]
+            with quiet_unscorable(any(errors)):
+                rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+            return exclude_errored(rewards, errors, gather=self.accelerator.gather)  # out of baseline, advantage 0
 
         def _generate_and_score_completions(self, inputs):
             output = super()._generate_and_score_completions(inputs)

@@ -29,6 +29,7 @@ from .episodes import EpisodeStart, Generator, play_episodes
 from .gated import emitted_channels
 from .grpo import AgentRollout, episode_return, make_trainer_class, task_dataset
 from .tasks import SplitResult, distinct_tasks, split_tasks
+from .templates import check_chat_template
 
 
 def load_model(config: TrainConfig) -> tuple[Any, Any, str]:
@@ -46,6 +47,7 @@ def load_model(config: TrainConfig) -> tuple[Any, Any, str]:
     if not tok.chat_template:
         raise ConfigError(f"the tokenizer at {path} has no chat_template; agentgym needs a prefix-preserving, "
                           "tool-capable template (e.g. agentgym/models/chat_template.jinja)")
+    check_chat_template(tok)  # before loading weights: a history-rewriting template fails every episode
     model = AutoModelForCausalLM.from_pretrained(path)
     return model, tok, path
 
@@ -187,6 +189,7 @@ def train(config: TrainConfig, *, resume: bool = False, model: Any = None, token
     path = None
     if model is None:
         model, tokenizer, path = load_model(config)
+    check_chat_template(tokenizer)  # before the first (evaluation) episode, with the fix named
     rollout = build_rollout(config)
     temperature = config.eval.temperature if config.eval.temperature is not None else args.temperature
     eval_kw = dict(max_turns=rollout.turns_at(10**9), temperature=temperature,

@@ -8,6 +8,11 @@ training model over the generated tokens (vLLM returns only top-k logprobs).
     rollout = AgentRollout("tools/python", max_turns=6)      # picks VLLMGenerator when trainer.use_vllm
     gen = VLLMGenerator(trainer.vllm_generation, tokenizer, max_new_tokens=96, model=trainer.model)
     gens = gen.generate([prompt_ids], max_new_tokens=64)
+
+Sampling settings are TRL's own (``temperature``, ``top_p``, ``top_k``, ``min_p``,
+``repetition_penalty``, ``generation_kwargs`` from the GRPO config, passed to vLLM explicitly).
+Each episode's turn is cut to its own remaining room by ``generate_turn`` afterwards, and a turn
+cut by it is not executed, exactly as with the transformers generator.
 """
 
 from __future__ import annotations

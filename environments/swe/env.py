@@ -51,6 +51,17 @@ TEST_COMMAND = re.compile(r"\b(pytest|py\.test|unittest|tox|nox|runtests\.py|mak
 _SANDBOX_CUT = re.compile(r"\[\.\.\. (\d+) bytes truncated \.\.\.\]")
 
 
+def _remove_path(path: str) -> None:
+    """Deletes a snapshot (a tarball on docker, a directory on bwrap)."""
+    import os
+    import shutil
+
+    if os.path.isdir(path):
+        shutil.rmtree(path, ignore_errors=True)
+    elif os.path.exists(path):
+        os.unlink(path)
+
+
 class OutcomeLevels(BaseModel):
     """Episode rewards by outcome; each level must be above the previous one."""
 
@@ -287,9 +298,7 @@ class SWEEnv(ToolEnv):
         try:
             await twin._sandbox.restore(snap)
         finally:
-            import os
-
-            os.unlink(snap.path) if os.path.exists(snap.path) else None
+            await asyncio.to_thread(_remove_path, snap.path)
         from .checkout import helpers
 
         await helpers(twin._sandbox)

@@ -20,12 +20,14 @@ with an address-space limit (``memory_mb``) so a huge allocation fails with Memo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import ctypes
 import multiprocessing
 import os
+import sys
 import threading
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 T = TypeVar("T")
 
@@ -141,12 +143,35 @@ def _context() -> Any:
     return ctx
 
 
+_MAIN_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _main_hidden() -> Iterator[None]:
+    """Starts workers without re-running the user's ``__main__`` in them: spawn/forkserver children
+    import the parent's main script, so a script without ``if __name__ == "__main__":`` would run
+    again (and fail) in every worker. The worker needs nothing from it."""
+    main = sys.modules.get("__main__")
+    with _MAIN_LOCK:
+        if main is None or not hasattr(main, "__file__"):
+            yield
+            return
+        saved_file, saved_spec = main.__file__, getattr(main, "__spec__", None)
+        try:
+            del main.__file__
+            main.__spec__ = None
+            yield
+        finally:
+            main.__file__, main.__spec__ = saved_file, saved_spec
+
+
 class _Worker:
     def __init__(self, memory_mb: int | None):
         ctx = _context()
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(target=_worker_main, args=(child, memory_mb), daemon=True, name="agentgym-offload")
-        self.proc.start()
+        with _main_hidden():
+            self.proc.start()
         child.close()
         self.memory_mb = memory_mb
 

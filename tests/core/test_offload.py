@@ -50,3 +50,16 @@ async def test_run_in_thread_returns_and_raises():
     assert await run_in_thread(operator.add, 1, 2, timeout=5) == 3
     with pytest.raises(ZeroDivisionError):
         await run_in_thread(operator.truediv, 1, 0, timeout=5)
+
+
+def test_a_script_without_a_main_guard_is_not_rerun_in_workers(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "script.py"
+    script.write_text("import asyncio, operator\nfrom agentgym.offload import run_in_process\n"
+                      "print('ran', flush=True)\n"
+                      "print(asyncio.run(run_in_process(operator.add, 2, 3, timeout=60)))\n")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["ran", "5"]

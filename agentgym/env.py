@@ -32,7 +32,7 @@ from pydantic import BaseModel, Field
 
 from .errors import EnvStateError
 from .offload import OffloadTimeout, run_in_thread
-from .tools import ToolArgumentError, collect_tools, tool_spec, validate_arguments
+from .tools import TOOL_ATTR, ToolArgumentError, collect_tools, tool_spec, validate_arguments
 from .types import EnvSpec, Message, StepResult, Task, ToolCall, ToolSpec, jsonable
 
 T = TypeVar("T")
@@ -286,6 +286,8 @@ class ToolEnv(Env):
         try:
             if inspect.iscoroutinefunction(fn):
                 value = await asyncio.wait_for(fn(**kwargs), self.tool_timeout)
+            elif getattr(fn, TOOL_ATTR, {}).get("inline"):
+                value = fn(**kwargs)
             else:
                 value = await run_in_thread(fn, timeout=self.tool_timeout, name=f"agentgym-tool-{call.name}", **kwargs)
                 if inspect.isawaitable(value):

@@ -33,11 +33,17 @@ class ToolArgumentError(ValueError):
     """A tool call whose arguments do not match the tool's schema (shown to the model)."""
 
 
-def tool(fn: Callable | None = None, *, name: str | None = None, description: str | None = None):
-    """Marks a method (sync or async) as a tool. Usable bare (``@tool``) or with options."""
+def tool(fn: Callable | None = None, *, name: str | None = None, description: str | None = None,
+         inline: bool = False):
+    """Marks a method (sync or async) as a tool. Usable bare (``@tool``) or with options.
+
+    Sync tools run in a thread, off the event loop. ``inline=True`` runs a sync tool on the loop
+    instead (saves a thread start, ~0.2-0.4 ms): only for bodies whose work is small and bounded
+    whatever the arguments, e.g. a lookup in a grid whose size was checked at construction.
+    """
 
     def wrap(f: Callable) -> Callable:
-        setattr(f, TOOL_ATTR, {"name": name or f.__name__, "description": description})
+        setattr(f, TOOL_ATTR, {"name": name or f.__name__, "description": description, "inline": inline})
         return f
 
     return wrap(fn) if fn is not None else wrap

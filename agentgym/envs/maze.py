@@ -124,12 +124,12 @@ class MazeEnv(ToolEnv):
             hint.append(f"{abs(dc)} {'east' if dc > 0 else 'west'}")
         return f"Open directions: {', '.join(free)}. The exit is {' and '.join(hint) or 'here'}."
 
-    @tool
+    @tool(inline=True)  # O(1) on a grid bounded at make()
     def look(self) -> str:
         """Describe the open directions from here and where the exit is."""
         return self._view()
 
-    @tool
+    @tool(inline=True)
     def move(self, direction: Direction) -> ToolResult:
         """Move one cell.
 

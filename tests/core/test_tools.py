@@ -169,3 +169,19 @@ async def test_a_spinning_sync_tool_is_stopped_at_its_limit_and_ends_the_episode
     watcher.cancel()
     after = await env.step(call("where", {}))
     assert after.info.get("error") == "episode_over"
+
+
+async def test_inline_tools_run_on_the_loop_thread():
+    class Quick(ToolEnv):
+        async def _reset(self, *, seed, task):
+            return "Go."
+
+        @tool(inline=True)
+        def here(self) -> str:
+            """Name the thread."""
+            return threading.current_thread().name
+
+    env = Quick()
+    await env.reset(seed=0)
+    res = await env.step(call("here", {}))
+    assert res.messages[0].content == threading.current_thread().name

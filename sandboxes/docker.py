@@ -52,23 +52,27 @@ _WRITE = ('[ -e "$p" ] && [ ! -f "$p" ] && exit 98; mkdir -p -- "$(dirname -- "$
           '&& chmod "$2" "$p"')
 EXEC_MARKER_ENV = "AGENTGYM_EXEC_ID"  # set per exec (and per internal operation): whose process is whose
 # Kill the processes whose environment holds $1; run by the exec wrapper itself, and by the
-# host on timeout or cancel. Two passes: for what was forked, or was inside execve(), meanwhile.
+# host on timeout or cancel. Passes repeat (at least two, at most eight) until one kills nothing:
+# they catch what was forked, or was starting, during the previous one.
 _KILL_MARKED = r"""
-for _ in 1 2; do
+n=0
+while [ $n -lt 8 ]; do
+  n=$((n+1)); found=
   for f in $(grep -lzxF -- "$1" /proc/[0-9]*/environ 2>/dev/null); do
-    p=${f#/proc/}; p=${p%/environ}; [ "$p" = "$$" ] || kill -9 "$p" 2>/dev/null
+    p=${f#/proc/}; p=${p%/environ}; [ "$p" = "$$" ] || { kill -9 "$p" 2>/dev/null && found=1; }
   done
+  [ -z "$found" ] && [ $n -ge 2 ] && break
 done
 """
 # Every exec runs as `sh -c _EXEC_WRAPPER agentgym-exec argv...`: the command; then, in the same
-# docker exec (no extra round trip), whatever it left running is killed. A live process with no
-# marker at all (its environment scrubbed) cannot be told apart from another exec's starting
-# process: the wrapper only reports it, with a last stderr line the host strips, and the host
-# kills everything once no operation runs. Then the command's status is returned.
+# docker exec (no extra round trip), whatever it left running is killed. A process with no
+# marker (its environment scrubbed, or empty: in the middle of execve(), or a zombie) cannot be
+# told apart from another exec's starting process: the wrapper only reports it, with a last
+# stderr line the host strips, and the host kills everything once no operation runs.
 _EXEC_WRAPPER = ('"$@"\nrc=$?\nset -- "AGENTGYM_EXEC_ID=$AGENTGYM_EXEC_ID"\n' + _KILL_MARKED + r"""
-marked=$(grep -lzF -- "AGENTGYM_EXEC_ID=" /proc/[0-9]*/environ 2>/dev/null)
-for f in $(grep -lz . /proc/[0-9]*/environ 2>/dev/null); do
-  case "$marked" in *"$f"*) ;; *) printf '\n%s\n' "agentgym-unmarked-$AGENTGYM_EXEC_ID" >&2; break;; esac
+[ -n "$found" ] && printf '\n%s\n' "agentgym-unmarked-$AGENTGYM_EXEC_ID" >&2 || \
+for f in $(grep -LzF -- "AGENTGYM_EXEC_ID=" /proc/[0-9]*/environ 2>/dev/null); do
+  [ "$f" = "/proc/$$/environ" ] || { printf '\n%s\n' "agentgym-unmarked-$AGENTGYM_EXEC_ID" >&2; break; }
 done
 exit $rc
 """)

@@ -59,9 +59,9 @@ def kill_marked(name: str, value: str, *, rounds: int = 4) -> int:
     """SIGKILL every process whose environment holds `name=value` (those we may read); how many.
 
     Finds what a command left running outside its process group (setsid, nohup, double
-    forks) as long as it kept the sandbox's marker variable. At least two rounds: a
-    process in the middle of execve() shows an empty environment, and children forked
-    while a round ran are caught by the next.
+    forks) as long as it kept the sandbox's marker variable. At least two rounds, a moment
+    apart: a process in the middle of execve() shows an empty environment, and children
+    forked while a round ran are caught by the next.
     """
     needle = f"{name}={value}".encode()
     me, killed = os.getpid(), 0
@@ -81,6 +81,7 @@ def kill_marked(name: str, value: str, *, rounds: int = 4) -> int:
         killed += found
         if not found and round_ > 0:
             break
+        time.sleep(0.002)  # lets a process caught inside fork()/execve() show up with its environment
     return killed
 
 

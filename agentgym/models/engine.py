@@ -5,7 +5,8 @@ Requests join the running batch as soon as there is room: their prompts are pref
 rows at once. Each row keeps its own sampling params, seed, stop strings and token budget, and
 leaves the batch when it finishes or is cancelled (checked before every decode step)::
 
-    engine = BatchEngine(model, tokenizer, eos_ids=[2], pad_id=0, max_batch_size=64, max_waiting=256)
+    engine = BatchEngine(model, tokenizer, eos_ids=[2], pad_id=0, max_batch_size=64, max_waiting=256,
+                         prefill_tokens=2048)        # prompt tokens prefilled per step, between decode steps
     job = engine.submit(prompt_ids, SamplingParams(max_new_tokens=32, temperature=0))
     result = job.future.result()        # GenerationResult(token_ids, finish_reason, logprobs)
     engine.cancel(job)                  # e.g. the HTTP client went away
@@ -97,12 +98,13 @@ class BatchEngine:
     """Continuous batching over one HF causal LM; thread-safe ``submit``/``cancel``."""
 
     def __init__(self, model: Any, tokenizer: Any, *, eos_ids: list[int], pad_id: int, max_batch_size: int = 64,
-                 max_waiting: int = 256):
+                 max_waiting: int = 256, prefill_tokens: int = 2048):
         import torch
 
         self.model, self.tokenizer, self.torch = model, tokenizer, torch
         self.eos_ids, self.pad_id = set(eos_ids), pad_id
         self.max_batch_size, self.max_waiting = max_batch_size, max_waiting
+        self.prefill_tokens = prefill_tokens  # prompt tokens admitted per iteration (one request at least)
         self._stats = EngineStats(max_batch_size=max_batch_size, max_waiting=max_waiting)
         self._waiting: deque[GenerationJob] = deque()
         self._rows: list[_Row] = []
@@ -175,15 +177,17 @@ class BatchEngine:
                 if self._closed:
                     return
                 room = self.max_batch_size - len(self._rows)
-                admit = []
-                while not self._paused and self._waiting and len(admit) < room:
+                admit, tokens = [], 0
+                while not self._paused and self._waiting and len(admit) < room and (
+                        not admit or tokens + len(self._waiting[0].prompt_ids) <= self.prefill_tokens):
                     admit.append(self._waiting.popleft())
+                    tokens += len(admit[-1].prompt_ids)
             try:
                 with self.torch.inference_mode():
                     self._finish_cancelled_rows()
-                    if admit:
+                    if admit:  # a bounded prefill chunk, then a decode step: running rows never stall for long
                         self._prefill(admit)
-                    elif self._rows:
+                    if self._rows:
                         self._decode_step()
             except Exception as e:  # a failure of the model: fail these requests, keep serving
                 for job in admit + [r.job for r in self._rows]:

@@ -1,13 +1,16 @@
 """Trainer benchmarks: step time vs plain TRL, ARPO vs GRPO, G-RA vs D-RA (tiny model, CPU).
 
     .venv/bin/python benchmarks/bench_trainers.py                 # all three, ~15 min on 2 busy cores
-    .venv/bin/python benchmarks/bench_trainers.py --parts speed   # one part (speed | arpo | shaping)
+    .venv/bin/python benchmarks/bench_trainers.py --parts speed   # one part (speed | peer | arpo | shaping)
 
 1. **Step time**: agentgym's multi-turn GRPO (``AgentRollout`` on ``toy/maze``) against plain
    single-turn TRL ``GRPOTrainer`` on the same tiny model, batch and num_generations, with TRL's
    completion length set to the multi-turn episodes' measured token count (``min_new_tokens`` =
    ``max_completion_length``). Both trainers run in the same process, strictly alternating step by
    step (two threads passing a baton); median step time after warm-up.
+1b. **TRL's own multi-turn path** (``GRPOTrainer(environment_factory=...)``, benchmarks/peer_trl_env.py) against
+   ``AgentRollout`` on `demo/lamps` with the same warm start, batch and ``max_completion_length``: step time, tokens
+   per step, held-out success after the same number of steps.
 2. **ARPO vs GRPO** on ``demo/lamps`` (read a note, press the lamp it names) from the same SFT warm
    start, equal sample budget (``num_generations`` = ARPO's M): held-out success and tool calls.
 3. **G-RA vs D-RA** on ``bench/farm`` (``collect()`` pays +0.1 forever, ``finish(answer)`` gives the
@@ -373,9 +376,10 @@ def bench_shaping(steps: int) -> tuple[str, dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", default="speed,arpo,shaping", help="comma-separated: speed,arpo,shaping")
+    parser.add_argument("--parts", default="speed,peer,arpo,shaping", help="comma-separated: speed,peer,arpo,shaping")
     parser.add_argument("--speed-steps", type=int, default=6)
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--peer-steps", type=int, default=8, help="steps of the TRL environment_factory peer part")
     parser.add_argument("--arpo-steps", type=int, default=16)
     parser.add_argument("--shaping-steps", type=int, default=50)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy 2-core box)")
@@ -394,6 +398,20 @@ def main() -> None:
         body, r = bench_speed(str(cached_tiny(**TINY)), a.speed_steps, a.warmup)
         sections.append(body)
         interpretations.append(f"step time {r['ratio']:.2f}× plain TRL (target ≤ 1.3×)")
+        print(body, flush=True)
+    if "peer" in parts:
+        from peer_trl_env import bench_peer
+
+        from agentgym.trainers.demo_env import register_envs
+
+        register_envs()
+        split = lamps_split()
+        name, expert_kw, turns, _ = ARPO_SETTINGS["skip"]
+        lamps = warm_start("demo/lamps", name, SFT["episodes"], SFT["epochs"], seeds=split.train_seeds, **expert_kw)
+        body, r = bench_peer(lamps, a.peer_steps, a.warmup, grpo_args=grpo_args, load_tiny=load_tiny, Baton=Baton,
+                             evaluate_env=lambda m, t: evaluate(m, t, "demo/lamps", turns, seeds=split.eval_seeds),
+                             split=split)
+        sections.append(body)
         print(body, flush=True)
     if "arpo" in parts:
         body, r = bench_arpo(a.arpo_steps)

@@ -6,6 +6,11 @@
 Entry points are lazily imported ``"module:Class"`` strings. Third-party packages (and
 agentgym's own families) register from the entry-point group ``agentgym.environments``:
 each entry point names a module or a zero-argument callable that calls :func:`register`.
+
+Thread-safe: ``make`` runs in worker threads during ``agentgym.run``, so the first lookup from
+several threads at once loads the plugins exactly once while the others wait for it to finish
+(never seeing a half-filled registry), and entry-point modules are imported one at a time
+(Python hands a partially initialised module to the loser of a cross-thread import cycle).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import difflib
 import functools
 import importlib
 import inspect
+import threading
 from importlib import metadata
 from typing import Any, Callable
 
@@ -23,8 +29,12 @@ from .types import EnvSpec
 ENTRY_POINT_GROUP = "agentgym.environments"
 
 _REGISTRY: dict[str, EnvSpec] = {}
-_plugins_loaded = False
+_plugins_loaded = False      # set only once every plugin has registered
+_plugins_loading = False     # True while the thread holding _LOCK runs the plugins (re-entrant lookups)
 _plugin_errors: dict[str, str] = {}
+# Guards _REGISTRY/_CALLABLES writes, plugin loading and entry-point imports. Re-entrant: a
+# plugin's register_envs() calls register(), and may call list_envs()/spec().
+_LOCK = threading.RLock()
 
 
 def register(
@@ -41,6 +51,13 @@ def register(
     """Registers an env id. ``kwargs`` become default constructor arguments."""
     if "/" not in id or id.startswith("/") or id.endswith("/"):
         raise RegistrationError(f"env id {id!r} must be namespaced like 'family/name' (e.g. 'toy/maze')")
+    with _LOCK:
+        return _register_locked(id, entry_point, description, max_turns, tags, requirements, override, kwargs)
+
+
+def _register_locked(id: str, entry_point: str | Callable[..., Any], description: str, max_turns: int,
+                     tags: list[str] | None, requirements: list[str] | None, override: bool,
+                     kwargs: dict[str, Any]) -> EnvSpec:
     if id in _REGISTRY and not override:
         existing = _REGISTRY[id]
         if existing.entry_point == _ep_string(entry_point):
@@ -66,31 +83,45 @@ def _ep_string(ep: str | Callable[..., Any]) -> str:
 
 
 def _load_plugins() -> None:
-    global _plugins_loaded
+    """Runs every ``agentgym.environments`` entry point once per process.
+
+    Other threads wait until all plugins have registered; a lookup from inside a plugin (same
+    thread, lock held) returns at once and sees what is registered so far.
+    """
+    global _plugins_loaded, _plugins_loading
     if _plugins_loaded:
         return
-    _plugins_loaded = True
-    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+    with _LOCK:
+        if _plugins_loaded or _plugins_loading:
+            return
+        _plugins_loading = True
         try:
-            obj = ep.load()
-            if callable(obj):
-                obj()
-        except Exception as e:  # a broken plugin must not break the others
-            _plugin_errors[ep.name] = f"{type(e).__name__}: {e}"
+            for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+                try:
+                    obj = ep.load()
+                    if callable(obj):
+                        obj()
+                except Exception as e:  # a broken plugin must not break the others
+                    _plugin_errors[ep.name] = f"{type(e).__name__}: {e}"
+        finally:
+            _plugins_loading = False
+            _plugins_loaded = True
 
 
 def reload_plugins() -> None:
     """Re-reads the entry points (after installing a plugin package in this process)."""
     global _plugins_loaded
-    _plugins_loaded = False
-    importlib.invalidate_caches()
-    _load_plugins()
+    with _LOCK:
+        _plugins_loaded = False
+        importlib.invalidate_caches()
+        _load_plugins()
 
 
 def list_envs(tag: str | None = None) -> list[EnvSpec]:
     """Registered env specs, sorted by id, optionally filtered by tag or namespace."""
     _load_plugins()
-    specs = sorted(_REGISTRY.values(), key=lambda s: s.id)
+    with _LOCK:
+        specs = sorted(_REGISTRY.values(), key=lambda s: s.id)
     if tag:
         specs = [s for s in specs if tag in s.tags or s.id.startswith(tag.rstrip("/") + "/")]
     return specs
@@ -99,9 +130,12 @@ def list_envs(tag: str | None = None) -> list[EnvSpec]:
 def spec(id: str) -> EnvSpec:
     """The spec of a registered id, or :class:`EnvNotFoundError` with close matches."""
     _load_plugins()
-    if id in _REGISTRY:
-        return _REGISTRY[id]
-    close = difflib.get_close_matches(id, list(_REGISTRY), n=3, cutoff=0.5)
+    found = _REGISTRY.get(id)
+    if found is not None:
+        return found
+    with _LOCK:
+        known = list(_REGISTRY)
+    close = difflib.get_close_matches(id, known, n=3, cutoff=0.5)
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     broken = "".join(f"\n  plugin {k!r} failed to load: {v}" for k, v in _plugin_errors.items())
     raise EnvNotFoundError(
@@ -115,7 +149,8 @@ def load_entry_point(ep: str) -> Callable[..., Any]:
         return _CALLABLES[ep]
     module, _, attr = ep.partition(":")
     try:
-        mod = importlib.import_module(module)
+        with _LOCK:  # one import at a time: no thread ever gets a partially initialised module
+            mod = importlib.import_module(module)
     except ImportError as e:
         if isinstance(e, MissingDependencyError):
             raise
@@ -185,7 +220,8 @@ def make(id: str, *, format: str | None = None, **kwargs: Any):
 
 def _unregister(id: str) -> None:
     """Test helper."""
-    _REGISTRY.pop(id, None)
+    with _LOCK:
+        _REGISTRY.pop(id, None)
 
 
 register(

@@ -15,9 +15,19 @@ from typing import Any
 
 from agentgym.errors import MissingDependencyError
 
+from ..textworld.engine_thread import call_on_engine
+
 
 def open_engine(game: str | Path | dict[str, Any], extras: list[str] | None = None, **infos: bool):
-    """A loaded, wrapped ``PddlEnv`` for a game file or game dict (not yet reset)."""
+    """A loaded, wrapped ``PddlEnv`` for a game file or game dict (not yet reset).
+
+    Loading runs on the engine thread; call the returned engine's ``reset``/``step``/``close``
+    there too (``run_on_engine``/``call_on_engine``): its tatsu parsers are not thread-safe.
+    """
+    return call_on_engine(_open_engine, game, extras, infos)
+
+
+def _open_engine(game: str | Path | dict[str, Any], extras: list[str] | None, infos: dict[str, bool]):
     try:
         import textworld
         from alfworld.agents.environment.alfred_tw_env import AlfredDemangler, AlfredInfos

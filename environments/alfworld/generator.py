@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import json
 import random
-import threading
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
 from ..textworld.cache import GameCache
+from ..textworld.engine_thread import call_on_engine
 from .scenes import LAMP_HOLDERS, LAMPS, Scene, can_hold, constants, load_scene, pickupable_types, scene_numbers
 
 GENERATOR_VERSION = 1
@@ -32,7 +32,6 @@ APPLIANCE = {"pick_clean_then_place_in_recep": ("SinkBasin", "Cleanable"),
              "pick_heat_then_place_in_recep": ("Microwave", "Heatable"),
              "pick_cool_then_place_in_recep": ("Fridge", "Coolable")}
 MAX_ATTEMPTS = 40
-_PLAN_LOCK = threading.Lock()  # fast-downward's shared library is not re-entrant
 
 
 class ProblemSpec(BaseModel):
@@ -200,13 +199,20 @@ def game_data(spec: ProblemSpec) -> dict[str, Any]:
 
 
 def plan(data: dict[str, Any]) -> list[str] | None:
-    """The planner's command list for a game (None if unsolvable or already solved)."""
+    """The planner's command list for a game (None if unsolvable or already solved).
+
+    Runs on the engine thread: fast-downward is not re-entrant and the PDDL/grammar parsers
+    (tatsu) are not thread-safe.
+    """
+    return call_on_engine(_plan, data)
+
+
+def _plan(data: dict[str, Any]) -> list[str] | None:
     from .engine import open_engine
 
     try:
-        with _PLAN_LOCK:
-            engine = open_engine(data, extras=["walkthrough"])
-            state = engine.reset()
+        engine = open_engine(data, extras=["walkthrough"])
+        state = engine.reset()
     except Exception:  # unsolvable problems fail inside PddlEnv.load/replan
         return None
     try:
@@ -223,8 +229,13 @@ def ensure_problem(task_type: str, index: int, split: str = "train", *, max_rece
     """The directory of generated problem ``index`` of ``split`` (``game.tw-pddl`` + ``traj_data.json``).
 
     Seeds are split by parity (train even, test odd) and test problems use ALFRED's unseen rooms.
-    Blocking; call through ``asyncio.to_thread`` from async code.
+    Blocking; call through ``asyncio.to_thread`` from async code. Runs on the engine thread.
     """
+    return call_on_engine(_ensure_problem, task_type, index, split, max_receptacles, n_distractors, cache)
+
+
+def _ensure_problem(task_type: str, index: int, split: str, max_receptacles: int | None, n_distractors: int,
+                    cache: GameCache | None) -> Path:
     if task_type not in TASK_TYPES:
         raise ValueError(f"unknown ALFWorld task type {task_type!r}; choose one of {', '.join(TASK_TYPES)}")
     if split not in ("train", "test"):

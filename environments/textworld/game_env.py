@@ -4,7 +4,12 @@ A game is any ``textworld.core.Environment`` (Inform7/z-machine for TextWorld, P
 ALFWorld). Actions are game commands, sent either as the whole assistant text (for small
 models) or through the ``act(command)`` tool; the game's own reply is the observation.
 
-Channels (every step): ``format`` (-1 for an empty, multi-line or over-long command),
+Commands are checked before they reach the engine (:mod:`.commands`): empty, multi-line,
+over-long (Jericho's 198-byte buffer), control characters such as NUL, lone surrogates and
+dumb-frotz meta-commands (a leading backslash) come back as feedback. Every engine call runs on
+the one engine thread (:mod:`.engine_thread`): the engines are not thread-safe.
+
+Channels (every step): ``format`` (-1 for a command rejected by that check),
 ``admissible`` (1 if the command was among the admissible commands), ``score_delta`` (the
 game's score change), ``outcome`` (1 once won, else 0). Rewards are ``dense`` (score deltas)
 or ``sparse`` (1 on a win). Subclasses implement :meth:`_open_game`.
@@ -18,7 +23,6 @@ or ``sparse`` (1 on a win). Subclasses implement :meth:`_open_game`.
 from __future__ import annotations
 
 import abc
-import asyncio
 import json
 import random
 import re
@@ -28,6 +32,9 @@ from typing import Any, Literal
 from agentgym.env import FORMAT_BAD, FORMAT_OK, ToolEnv, ToolResult
 from agentgym.tools import tool
 from agentgym.types import Message, StepResult, Task, ToolCall, ToolSpec
+
+from .commands import MAX_COMMAND_BYTES, command_problem, normalize_command
+from .engine_thread import run_on_engine
 
 RewardMode = Literal["dense", "sparse"]
 
@@ -67,7 +74,7 @@ class TextGameEnv(ToolEnv):
         tools: expose the ``act`` tool; ``False`` makes a pure-text env (oracle/random send text).
     """
 
-    max_command_chars: int = 300
+    max_command_bytes: int = MAX_COMMAND_BYTES
     system_prompt = (
         "You are playing a text adventure game. Each turn, reply with exactly one game command "
         "(e.g. 'go north', 'take key', 'open door'), or call the act tool with it."
@@ -89,7 +96,10 @@ class TextGameEnv(ToolEnv):
     # ------------------------------------------------------------------ subclass hook
     @abc.abstractmethod
     def _open_game(self, seed: int | None, task: Task | None) -> OpenedGame:
-        """Blocking: pick/generate the game for ``seed``/``task``, load it, return the engine."""
+        """Blocking: pick/generate the game for ``seed``/``task``, load it, return the engine.
+
+        Runs on the engine thread (see :mod:`.engine_thread`), like every other engine call.
+        """
 
     def _loaded(self, key: Any, load: Any) -> Any:
         """The engine for ``key``: the current one when the same game is reset again, else ``load()``."""
@@ -119,12 +129,12 @@ class TextGameEnv(ToolEnv):
         return list(getattr(self, "_admissible", []))
 
     async def _reset(self, *, seed: int | None, task: Task | None) -> StepResult:
-        opened = await asyncio.to_thread(self._open_game, seed, task)
+        opened = await run_on_engine(self._open_game, seed, task)
         if self._engine is not None and opened.engine is not self._engine:
-            await asyncio.to_thread(self._engine.close)
+            await run_on_engine(self._engine.close)
         self._engine, self._walkthrough = opened.engine, opened.walkthrough
         self._task = opened.task
-        state = await asyncio.to_thread(self._engine.reset)
+        state = await run_on_engine(self._engine.reset)
         if self._walkthrough is None and state.get("extra.walkthrough"):
             self._walkthrough = list(state["extra.walkthrough"])
         self._score = float(state.get("score") or 0)
@@ -151,7 +161,9 @@ class TextGameEnv(ToolEnv):
         Args:
             command: the game command, in plain English.
         """
-        return await self._command(command)
+        result = await self._command(command)
+        result.channels.pop("format", None)  # ToolEnv sets it from info["malformed"] (was counted twice: -2)
+        return result
 
     async def oracle(self) -> list[Message] | None:
         """The game's walkthrough (TextWorld) or planner plan (ALFWorld), one command per turn."""
@@ -167,7 +179,7 @@ class TextGameEnv(ToolEnv):
     async def _close(self) -> None:
         if self._engine is not None:
             engine, self._engine = self._engine, None
-            await asyncio.to_thread(engine.close)
+            await run_on_engine(engine.close)
 
     # ------------------------------------------------------------------ internals
     def _as_action(self, command: str) -> Message:
@@ -182,24 +194,16 @@ class TextGameEnv(ToolEnv):
 
     def normalize(self, command: str) -> str:
         """Strips whitespace, a leading ``>`` prompt and surrounding quotes; collapses spaces."""
-        command = command.strip()
-        if command.startswith(">"):
-            command = command[1:].strip()
-        if len(command) >= 2 and command[0] == command[-1] and command[0] in "'\"`":
-            command = command[1:-1].strip()
-        return re.sub(r"[ \t]+", " ", command)
+        return normalize_command(command)
 
     async def _command(self, raw: str) -> ToolResult:
-        command = self.normalize(raw or "")
-        if not command:
-            return self._bad("the command is empty. Reply with one game command, e.g. 'look' or 'go north'.", "empty")
-        if "\n" in command:
-            return self._bad("send exactly one command per turn (your reply has several lines).", "multiline")
-        if len(command) > self.max_command_chars:
-            return self._bad(f"the command is {len(command)} characters long; game commands are short "
-                             f"(at most {self.max_command_chars}), e.g. 'take key'.", "too_long")
+        command = self.normalize(raw if isinstance(raw, str) else "")
+        problem = command_problem(command, self.max_command_bytes)
+        if problem:  # never sent to the engine: NUL segfaults it, a leading backslash hangs it
+            kind, text = problem
+            return self._bad(text, kind)
         was_admissible = command.lower() in {c.lower() for c in self._admissible}
-        state, _, game_done = await asyncio.to_thread(self._engine.step, command)
+        state, _, game_done = await run_on_engine(self._engine.step, command)
         score = float(state.get("score") or 0)
         delta, self._score = score - self._score, score
         self._admissible = list(state.get("admissible_commands") or [])

@@ -14,7 +14,6 @@ game index ``i`` of split ``train`` uses generator seed ``2*i``, of split ``test
 from __future__ import annotations
 
 import json
-import threading
 import warnings
 from pathlib import Path
 from typing import Any, Literal
@@ -24,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from agentgym.errors import MissingDependencyError
 
 from .cache import GameCache
+from .engine_thread import call_on_engine
 
 GENERATOR_VERSION = 1
 Challenge = Literal["simple", "cooking", "coin_collector", "treasure_hunter", "custom"]
@@ -38,8 +38,6 @@ CHALLENGE_FIELDS: dict[str, tuple[str, ...]] = {
     "custom": ("world_size", "nb_objects", "quest_length"),
 }
 
-# TextWorld's generator uses module-level random state (``textworld.g_rng``): one game at a time.
-_GENERATION_LOCK = threading.Lock()
 
 
 class GameSettings(BaseModel):
@@ -136,14 +134,19 @@ def _make_game(settings: GameSettings, seed: int, split: Split, out: Path):
 def ensure_game(settings: GameSettings, index: int, split: Split = "train", cache: GameCache | None = None) -> GameInfo:
     """The game ``index`` of ``split`` for ``settings``: from the cache, generated on a miss (~5 s).
 
-    Blocking; call it through ``asyncio.to_thread`` from async code.
+    Blocking; call it through ``asyncio.to_thread`` from async code. Runs on the engine thread:
+    TextWorld's generator (module-level ``g_rng``) and its tatsu parsers are not thread-safe.
     """
+    return call_on_engine(_ensure_game, settings, index, split, cache)
+
+
+def _ensure_game(settings: GameSettings, index: int, split: Split, cache: GameCache | None) -> GameInfo:
     cache = cache or GameCache()
     seed = generator_seed(index, split)
     payload = {"generator": GENERATOR_VERSION, **settings.relevant(), "seed": seed, "split": split}
 
     def build(tmp: Path) -> None:
-        with _GENERATION_LOCK, warnings.catch_warnings():
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # jericho's "not fully supported" while TextWorld checks the game
             game = _make_game(settings, seed, split, tmp)
         info = GameInfo(

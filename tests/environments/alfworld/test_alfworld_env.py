@@ -139,3 +139,21 @@ def test_bad_arguments_say_what_to_do(monkeypatch):
 
     with pytest.raises(FileNotFoundError, match="ALFWORLD_DATA"):
         official_games("train")
+
+
+@pytest.mark.parametrize("tools", [True, False])
+async def test_hostile_commands_become_feedback(tools, alfworld_problems):
+    """The shared command check guards the PDDL engine too: bad characters never reach it."""
+    hostile = [("open fridge 1\x00", "U+0000"), ("\ud83d", "U+D83D|backslash"), ("go to\x1bcountertop 1", "U+001B"),
+               ("\\help", "backslash"), ("go to " + "🙂" * 60, "bytes")]
+    async with generated("alfworld/pick_and_place", tools=tools) as env:
+        await env.reset(seed=0)
+        for command, needle in hostile:
+            msg = (Message.assistant(tool_calls=[ToolCall(name="act", arguments=json.dumps({"command": command}))])
+                   if tools else Message.assistant(command))
+            r = await env.step(msg)
+            text = r.messages[0].content
+            assert any(n in text for n in needle.split("|")) and r.channels["format"] == -1.0 and not r.done, text
+        for a in await env.oracle():
+            last = await env.step(a)
+        assert last.success

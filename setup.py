@@ -2,8 +2,9 @@
 
 Metadata lives in pyproject.toml; only the package list is computed here because
 setuptools' automatic discovery cannot rename folders. configs/ and docker/ ship as data
-packages (agentgym.configs, agentgym.dockerfiles), so an installed wheel finds the train
-configs by name and the sandbox Dockerfiles without a source checkout.
+folders agentgym/configs and agentgym/dockerfiles (no __init__.py: a docker/__init__.py would
+shadow the Docker SDK whenever the repo root is on sys.path), so an installed wheel finds the
+train configs by name and the sandbox Dockerfiles without a source checkout.
 """
 
 from setuptools import find_packages, setup

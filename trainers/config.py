@@ -183,13 +183,11 @@ def _set_dotted(data: dict[str, Any], dotted: str) -> None:
 
 
 def bundled_configs() -> dict[str, Path]:
-    """The configs shipped with agentgym, by name: ``{"maze-grpo-cpu": Path(...), ...}``."""
-    from importlib import resources
+    """The configs shipped with agentgym, by name: ``{"maze-grpo-cpu": Path(...), ...}``.
 
-    try:
-        folder = Path(str(resources.files("agentgym.configs")))
-    except ModuleNotFoundError:
-        return {}
+    Found next to the package: ``configs/`` in a source checkout, ``agentgym/configs/`` in a wheel.
+    """
+    folder = Path(__file__).resolve().parent.parent / "configs"
     return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
 
 

@@ -37,3 +37,25 @@ def test_import_has_no_side_effects(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout == "" and out.stderr == ""
     assert list(tmp_path.iterdir()) == []
+
+
+def test_repo_folders_shadow_no_installed_module():
+    """Top-level data folders have no __init__.py: `python -m pytest` from the root puts the root
+    on sys.path, and a docker/__init__.py made `import docker` load it instead of the Docker SDK."""
+    packages = sorted(p.parent.name for p in ROOT.glob("*/__init__.py"))
+    assert packages == ["agentgym", "environments", "sandboxes", "trainers"]
+
+
+def test_test_module_basenames_are_unique():
+    """pytest's default import mode keys test modules outside packages by basename: two
+    tests/*/test_x.py files abort collection ("import file mismatch"), which once turned CI red."""
+    seen: dict[str, str] = {}
+    clashes = []
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        if (path.parent / "__init__.py").exists():
+            continue  # inside a package: imported under its dotted name
+        rel = str(path.relative_to(ROOT))
+        if path.name in seen:
+            clashes.append((seen[path.name], rel))
+        seen.setdefault(path.name, rel)
+    assert clashes == []

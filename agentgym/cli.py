@@ -242,6 +242,10 @@ def build_parser() -> argparse.ArgumentParser:
     if add_model_commands is not None:
         add_model_commands(sub)
 
+    from .report.cli import add_parsers as add_report_commands
+
+    add_report_commands(sub)  # `agentgym report`, `agentgym view`
+
     for ep in sorted(metadata.entry_points(group=COMMAND_GROUP), key=lambda e: e.name):
         try:
             ep.load()(sub)

@@ -76,7 +76,9 @@ if [ -s {HELPER_DIR}/model.patch ]; then
     || patch --batch --fuzz=5 -p1 -i {HELPER_DIR}/model.patch \\
     || {{ echo ">>>>> agentgym: patch apply failed"; exit {APPLY_FAILED}; }}
 fi
-{reset}{GIT} apply -v {HELPER_DIR}/test.patch || {{ echo ">>>>> agentgym: test patch apply failed"; exit {TEST_PATCH_FAILED}; }}
+{reset}if [ -s {HELPER_DIR}/test.patch ]; then
+  {GIT} apply -v {HELPER_DIR}/test.patch || {{ echo ">>>>> agentgym: test patch apply failed"; exit {TEST_PATCH_FAILED}; }}
+fi
 echo "{START}"
 {task.test_cmd} {targets} 2>&1
 echo "{END} (exit $?)"

@@ -55,6 +55,10 @@ def new_sandbox(backend: str, image: str | None = None, limits: Limits = AGENT_L
     kwargs: dict[str, Any] = {"image": image or SWE_IMAGE} if backend == "docker" else {}
     env = {"HOME": "/tmp", "PATH": search_path(backend), "PYTHONDONTWRITEBYTECODE": "1", "GIT_PAGER": "cat",
            "PAGER": "cat", "TERM": "dumb"}
+    if backend == "bwrap":
+        # bwrap runs the host interpreter, whose pytest plugins are agentgym's dependencies, not the
+        # repository's (a test_cmd can still load one with -p NAME); autoloading them costs ~1 s per run
+        env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     return make_sandbox(backend, limits=limits, env=env, **kwargs)
 
 

@@ -160,8 +160,8 @@ def create_app(env_id: str, *, env_args: dict[str, Any] | None = None, max_sessi
         finally:
             if client_closed:
                 await manager.close(session.id)
-            elif session.attached is websocket:
-                session.attached = None
+            else:
+                manager.detach(session, websocket)
             if websocket.client_state != WebSocketState.DISCONNECTED:
                 with contextlib.suppress(Exception):
                     await websocket.close()

@@ -1,8 +1,9 @@
 """Leased sessions: every session holds one env on the host until it is closed or its lease runs out.
 
-A lease is renewed by any traffic on the session (a ``ping`` heartbeat included) and lasts
-``ttl`` seconds; a session whose lease ran out while no call was running is closed by the
-reaper and its env released (sandboxes, browsers, temp files go with ``Env.close``). A client
+A lease is renewed by any traffic on the session (a ``ping`` heartbeat included) and by an open
+WebSocket attached to it (whose liveness the server checks with protocol pings), and lasts
+``ttl`` seconds past the last of them; a session whose lease ran out while no call was running is
+closed by the reaper and its env released (sandboxes, browsers, temp files go with ``Env.close``). A client
 whose connection dropped resumes its session by id within the lease. At ``max_sessions`` a
 new session is refused with ``CAPACITY_REACHED`` and a ``retry_after`` hint.
 
@@ -67,7 +68,8 @@ class SessionManager:
     async def reap(self) -> int:
         """Closes every session past its lease with no call running; returns how many."""
         now = time.monotonic()
-        stale = [s for s in self.sessions.values() if not s.lock.locked() and now - s.last_seen > self.ttl]
+        stale = [s for s in self.sessions.values()
+                 if s.attached is None and not s.lock.locked() and now - s.last_seen > self.ttl]
         for s in stale:
             self.counts["expired"] += 1
             await self.close(s.id)
@@ -86,7 +88,8 @@ class SessionManager:
     def retry_after(self) -> int:
         """Seconds until the idle session nearest to its lease end expires (1 when none is idle)."""
         now = time.monotonic()
-        idle = [self.ttl - (now - s.last_seen) for s in self.sessions.values() if not s.lock.locked()]
+        idle = [self.ttl - (now - s.last_seen) for s in self.sessions.values()
+                if s.attached is None and not s.lock.locked()]
         return int(min(max(math.ceil(min(idle, default=1.0)), 1), 60))
 
     async def create(self) -> Session:
@@ -132,6 +135,12 @@ class SessionManager:
 
     def touch(self, session: Session) -> None:
         session.last_seen = time.monotonic()
+
+    def detach(self, session: Session, connection: Any) -> None:
+        """``connection`` stopped driving the session: its lease runs from now."""
+        if session.attached is connection:
+            session.attached = None
+            session.last_seen = time.monotonic()
 
     async def fork(self, session: Session) -> Session:
         """A new session on the same host slot, at the same state."""

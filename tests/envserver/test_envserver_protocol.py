@@ -87,14 +87,17 @@ async def test_dropped_connection_resumes_by_id_then_lease_expires():
             assert "expired" in err["data"]["message"]
 
 
-async def test_heartbeat_keeps_an_idle_session():
+async def test_heartbeat_or_an_open_connection_keeps_a_session():
     with running_server("toy/maze", env_args={"size": 2}, ttl=0.5) as (url, app):
-        async with connect(ws_url(url)) as ws:
+        async with httpx.AsyncClient(base_url=url) as c, connect(ws_url(url)) as ws:
+            kept, dropped = [(await c.post("/sessions")).json()["session_id"] for _ in range(2)]
             await ask(ws, {"type": "reset", "data": {"seed": 0}})
             for _ in range(8):
                 await asyncio.sleep(0.2)
-                assert (await ask(ws, {"type": "ping"}))["type"] == "session"
-            assert (await ask(ws, {"type": "state"}))["type"] == "state"
+                assert (await c.post(f"/sessions/{kept}/heartbeat")).status_code == 200
+            assert (await c.get(f"/sessions/{kept}/state")).status_code == 200
+            assert (await c.get(f"/sessions/{dropped}/state")).status_code == 404   # no traffic: expired
+            assert (await ask(ws, {"type": "state"}))["type"] == "state"            # idle, but connected
 
 
 async def test_http_routes_drive_a_session(maze_server):

@@ -16,24 +16,22 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import logging
-import os
 import random
 import time
-import traceback
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Sequence
 
 from .env import Env
-from .errors import ConfigError, PolicyError, TransientPolicyError
+from .episode import Episode, EnvFactory, error_text
+from .errors import ConfigError, ContextLengthError, PolicyError, TransientPolicyError
 from .registry import make
 from .preflight import preflight
 from .run_config import RunIdentity, check_resume, read_config, resolve_seeds, write_config
+from .rundir import TrajectoryWriter, atomic_write_json, latest_per_episode, load_trajectories, trajectory_line  # noqa: F401
 from .summary import RunSummary, is_error, summarize
-from .types import Message, Task, ToolSpec, Trajectory, Usage, clean_text, jsonable
+from .types import Task, Trajectory, Usage
 
-EnvFactory = Callable[[], Env | Awaitable[Env]]
 CANCEL_GRACE_S = 5.0  # after a timeout, how long an episode may take to unwind before it is left behind
 log = logging.getLogger("agentgym")
 MAX_EPISODES = 1_000_000
@@ -66,66 +64,72 @@ async def rollout(
     retries: int = 4,
     episode: int | None = None,
 ) -> Trajectory:
-    """Plays one episode of ``env`` with ``policy`` and returns its :class:`Trajectory`.
+    """Plays one episode of ``env`` with ``policy`` and returns its :class:`Trajectory` (``env`` stays open).
 
     Ends on ``done``, on truncation, after ``max_turns`` (default: the env's), on
-    ``timeout`` seconds, or on an error — each recorded in ``termination``.
+    ``timeout`` seconds (``None``: no limit; 0 or less is refused), when the conversation no
+    longer fits the model's context (``context_length``), or on a failure: ``policy_error``
+    (the policy could not act) or ``infra_error`` (the env broke; ``cause`` says where). Each is
+    recorded in ``termination``; nothing but cancellation raises.
     """
-    traj = Trajectory(episode=episode, env_id=env.spec.id, seed=seed, model=getattr(policy, "name", type(policy).__name__))
-    t0 = time.perf_counter()
-    stats = {"policy_s": 0.0, "env_s": 0.0}
+    if timeout is not None and not (0 < timeout < float("inf")):  # 0 is not "no limit": None is
+        raise ConfigError(f"timeout must be > 0 seconds (or None for no limit), got {timeout}")
+    ep = await Episode.make(env, max_turns=max_turns, episode=episode, model=_model_name(policy))
+    await _timed(_reset_and_play(ep, policy, seed, task, retries), ep, timeout)
+    return ep.finish()
 
-    async def play() -> None:
-        te = time.perf_counter()
-        first = await env.reset(seed=seed, task=task)
-        stats["env_s"] += time.perf_counter() - te
-        traj.task_id = env.task.id if env.task else None
-        traj.tools = env.tools
-        _record(traj, first)
-        actor = policy
-        if hasattr(policy, "begin_episode"):
-            actor = await policy.begin_episode(env) or policy
-        limit = max_turns or env.spec.max_turns
-        tools: list[ToolSpec] = env.tools
-        while True:
-            if traj.turns >= limit:
-                traj.termination = "max_turns"
-                return
-            tp = time.perf_counter()
-            action: Message = await with_retries(actor.act, list(traj.messages), tools, retries=retries)
-            stats["policy_s"] += time.perf_counter() - tp
-            if action.usage:
-                traj.usage = traj.usage + action.usage
-            traj.messages.append(action)
-            te = time.perf_counter()
-            result = await env.step(action)
-            stats["env_s"] += time.perf_counter() - te
-            traj.turns += 1
-            _record(traj, result)
-            if result.done:
-                traj.termination = "done"
-                return
-            if result.truncated:
-                traj.termination = "max_turns"
-                return
 
+def _model_name(policy: Any) -> str:
+    return getattr(policy, "name", None) or type(policy).__name__
+
+
+async def _reset_and_play(ep: Episode, policy: Any, seed: int | None, task: Any, retries: int) -> None:
+    await ep.reset(seed=seed, task=task)
+    await play(ep, policy, retries=retries)
+
+
+async def _timed(coro: Awaitable[None], ep: Episode, timeout: float | None) -> None:
+    if not timeout:
+        await coro
+        return
     try:
-        if timeout:
-            await _within(play(), timeout)
-        else:
-            await play()
+        await _within(coro, timeout)
     except asyncio.TimeoutError:
-        traj.termination, traj.error = "timeout", f"episode exceeded {timeout} s"
-    except asyncio.CancelledError:
-        raise
-    except Exception as e:  # recorded, never aborts a run
-        traj.termination = "error"
-        tb = traceback.format_exception_only(type(e), e)[-1].strip()
-        tb = tb if isinstance(e, PolicyError) else f"{tb}\n{''.join(traceback.format_tb(e.__traceback__)[-3:])}"
-        traj.error = clean_text(tb)
-    traj.reward = sum(traj.rewards)
-    traj.timings = {"total_s": time.perf_counter() - t0, **stats}
-    return traj
+        ep.end("timeout", f"episode exceeded {timeout} s")
+
+
+async def play(ep: Episode, policy: Any, *, retries: int = 4) -> None:
+    """Lets ``policy`` act in ``ep`` until it ends; a policy that cannot act ends it as ``policy_error``.
+
+    Transient policy failures (429, 5xx, timeouts) are retried with backoff first (:func:`with_retries`).
+    """
+    if ep.finished:
+        return
+    actor = policy
+    try:
+        if hasattr(policy, "begin_episode"):
+            actor = await policy.begin_episode(ep.env) or policy
+    except Exception as e:
+        ep.end("policy_error", error_text(e, trace=not isinstance(e, PolicyError)), cause="policy")
+        return
+    act, messages, clock = actor.act, ep.traj.messages, time.perf_counter
+    while not ep.finished:
+        if ep.traj.turns >= ep.max_turns:
+            ep.end("max_turns")
+            return
+        t = clock()
+        try:
+            action = await with_retries(act, list(messages), ep.traj.tools, retries=retries)
+        except ContextLengthError:  # the conversation outgrew the model's context: an end, not an error
+            ep.policy_s += clock() - t
+            ep.end("context_length")
+            return
+        except Exception as e:  # recorded, never aborts a run
+            ep.policy_s += clock() - t
+            ep.end("policy_error", error_text(e, trace=not isinstance(e, PolicyError)), cause="policy")
+            return
+        ep.policy_s += clock() - t
+        await ep.step(action)
 
 
 async def _within(coro: Awaitable[Any], timeout: float) -> Any:
@@ -148,95 +152,6 @@ async def _within(coro: Awaitable[Any], timeout: float) -> Any:
     if not task.done():
         task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieve, never "never retrieved"
     raise asyncio.TimeoutError
-
-
-def _record(traj: Trajectory, result: Any) -> None:
-    traj.messages.extend(result.messages)
-    traj.rewards.append(result.reward)
-    traj.channels.append(dict(result.channels))
-    traj.infos.append(jsonable(dict(result.info)))
-    if result.success is not None:
-        traj.success = bool(result.success)
-
-
-# ------------------------------------------------------------------------ run directory
-class TrajectoryWriter:
-    """Appends one JSON line per trajectory with a single ``write`` on an ``O_APPEND`` fd.
-
-    A line is either whole or absent after a kill; :func:`load_trajectories` drops a torn tail.
-    """
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-
-    def write(self, traj: Trajectory) -> None:
-        """Appends ``traj``; text pydantic cannot encode (lone surrogates) and odd objects in
-        ``infos`` are escaped (:func:`agentgym.types.jsonable`), never dropped."""
-        data = trajectory_line(traj)
-        view = memoryview(data)
-        while view:
-            n = os.write(self.fd, view)
-            view = view[n:]
-        os.fsync(self.fd)
-
-    def close(self) -> None:
-        os.close(self.fd)
-
-
-def trajectory_line(traj: Trajectory) -> bytes:
-    """One JSONL record of ``traj`` that always encodes and reads back."""
-    try:
-        return (traj.model_dump_json() + "\n").encode()
-    except (ValueError, TypeError):  # PydanticSerializationError is a ValueError
-        data = jsonable(traj.model_dump(mode="python"))
-        return (json.dumps(data, ensure_ascii=False) + "\n").encode()
-
-
-def load_trajectories(path: str | Path, *, repair: bool = False, latest: bool = True) -> list[Trajectory]:
-    """Reads ``trajectories.jsonl``; a torn last line (killed mid-write) is skipped (and cut when ``repair``).
-
-    The file is append-only: a resumed run appends the episodes it redoes (the errored ones)
-    after their failed attempts. With ``latest`` (default) each episode appears once, as its
-    last written record, in file order of first appearance; ``latest=False`` returns every line.
-    """
-    path = Path(path)
-    if not path.exists():
-        return []
-    raw = path.read_bytes()
-    if repair and raw and not raw.endswith(b"\n"):
-        with open(path, "r+b") as f:
-            f.truncate(raw.rfind(b"\n") + 1)
-        raw = raw[: raw.rfind(b"\n") + 1]
-    out = []
-    for line in raw.splitlines():
-        if not line.strip():
-            continue
-        try:
-            out.append(Trajectory.model_validate_json(line))
-        except ValueError:
-            continue
-    return latest_per_episode(out) if latest else out
-
-
-def latest_per_episode(trajectories: list[Trajectory]) -> list[Trajectory]:
-    """One record per episode number (its last), in order of first appearance; unnumbered ones kept."""
-    last: dict[int, Trajectory] = {t.episode: t for t in trajectories if t.episode is not None}
-    seen: set[int] = set()
-    out = []
-    for t in trajectories:
-        if t.episode is None:
-            out.append(t)
-        elif t.episode not in seen:
-            seen.add(t.episode)
-            out.append(last[t.episode])
-    return out
-
-
-def _atomic_write_json(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
 
 
 async def arun(
@@ -292,7 +207,8 @@ async def arun(
     identity = RunIdentity.of(env_name, env_kwargs, policy, model_name, max_turns, seeds)
     if out_dir:
         check_resume(out_dir, identity, recorded)
-    await preflight(env_name, env_kwargs, policy, seeds, lambda: _make_env(env, env_kwargs, max_turns), timeout)
+    factory = _factory(env, env_kwargs, max_turns)
+    await preflight(env_name, env_kwargs, policy, seeds, factory, timeout)
 
     done: dict[int, Trajectory] = {}
     writer = None
@@ -316,20 +232,9 @@ async def arun(
             await one(i)
 
     async def one(i: int) -> None:
-        e = None
-        try:
-            e = await _make_env(env, env_kwargs, max_turns)
-            traj = await rollout(e, policy, seed=seeds[i], max_turns=max_turns, timeout=timeout,
-                                 retries=retries, episode=i)
-        except Exception as exc:  # env construction failed
-            traj = Trajectory(episode=i, env_id=env_name, seed=seeds[i], model=model_name, termination="error",
-                              error=f"{type(exc).__name__}: {exc}")
-        finally:
-            if e is not None:
-                try:
-                    await e.close()
-                except Exception:
-                    pass
+        ep = await Episode.make(factory, max_turns=max_turns, episode=i, model=model_name, env_id=env_name)
+        await _timed(_reset_and_play(ep, policy, seeds[i], None, retries), ep, timeout)
+        traj = await ep.close()
         results[i] = traj
         if writer:
             writer.write(traj)
@@ -351,7 +256,7 @@ async def arun(
     summary = summarize(ordered, env=env_name, model=model_name, wall_time=time.perf_counter() - t0,
                         ran=len(todo))
     if out_dir:
-        _atomic_write_json(out_dir / "summary.json", summary.model_dump(mode="json"))
+        atomic_write_json(out_dir / "summary.json", summary.model_dump(mode="json"))
     if warn_errors and summary.errors:
         where = f"; trajectories in {out_dir}, rerun them with resume=True" if out_dir else ""
         log.warning("agentgym: %s%s", summary.error_line(), where)
@@ -373,12 +278,17 @@ def _check_run_values(episodes: int | None, concurrency: int, max_turns: int | N
         raise ConfigError(f"retries must be >= 0, got {retries}")
 
 
-async def _make_env(env: str | EnvFactory, kwargs: dict[str, Any], max_turns: int | None) -> Env:
+def _factory(env: str | EnvFactory, kwargs: dict[str, Any], max_turns: int | None) -> Callable[[], Awaitable[Env]]:
+    """An async zero-argument factory: ``make`` runs in a thread (env construction may block)."""
     if isinstance(env, str):
         extra = {"max_turns": max_turns} if max_turns else {}
-        return await asyncio.to_thread(make, env, **kwargs, **extra)
-    made = env()
-    return await made if inspect.isawaitable(made) else made
+        return lambda: asyncio.to_thread(make, env, **kwargs, **extra)
+
+    async def build() -> Env:
+        made = env()
+        return await made if inspect.isawaitable(made) else made
+
+    return build
 
 
 class _progress:
@@ -396,7 +306,7 @@ class _progress:
         if self.bar is None:
             return
         wins = sum(t.success for t in results.values())
-        errs = sum(t.termination == "error" for t in results.values())
+        errs = sum(t.is_error for t in results.values())
         rate = (len(results) - self.initial) / max(time.perf_counter() - t0, 1e-9)
         self.bar.set_postfix(success=f"{wins / len(results):.2f}", errors=errs, eps=f"{rate:.2f}/s", refresh=False)
         self.bar.update(1)
@@ -415,4 +325,5 @@ def run(env: str | EnvFactory, policy: Any, **kwargs: Any) -> RunSummary:
     raise RuntimeError("agentgym.run() was called inside a running event loop; use `await agentgym.arun(...)`")
 
 
-__all__ = ["rollout", "arun", "run", "with_retries", "load_trajectories", "latest_per_episode", "TrajectoryWriter", "Usage"]
+__all__ = ["rollout", "arun", "run", "play", "with_retries", "load_trajectories", "latest_per_episode", "TrajectoryWriter",
+           "Usage"]

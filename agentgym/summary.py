@@ -12,7 +12,7 @@ from typing import Iterable
 
 from pydantic import BaseModel, Field
 
-from .types import Trajectory, Usage
+from .types import ERROR_TERMINATIONS, Trajectory, Usage
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
@@ -84,11 +84,8 @@ class RunSummary(BaseModel):
         return "\n".join(lines + [f"{k:<{width}}  {v}" for k, v in rows])
 
 
-ERROR_TERMINATIONS = frozenset({"error", "policy_error", "infra_error"})
-
-
 def is_error(traj: Trajectory) -> bool:
-    """True when the episode failed (env or policy broke) rather than ended: a resume redoes it."""
+    """True when the episode failed (``policy_error``/``infra_error``) rather than ended: a resume redoes it."""
     return traj.termination in ERROR_TERMINATIONS
 
 
@@ -98,7 +95,7 @@ def first_line(text: str | None, limit: int = 300) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
-_END_ORDER = ["done", "max_turns", "max_length", "context_length", "timeout", "policy_error", "infra_error", "error"]
+_END_ORDER = ["done", "max_turns", "max_length", "context_length", "timeout", "policy_error", "infra_error"]
 
 
 def _end_order(item: tuple[str, int]) -> tuple[int, str]:

@@ -15,15 +15,32 @@ import re
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-TRAJECTORY_SCHEMA_VERSION = 1
+TRAJECTORY_SCHEMA_VERSION = 2   # 1: termination "error", tokens only on messages; 2: policy/infra errors, token turns
 MAX_JSON_DEPTH = 64          # deeper values in info dicts are summarised (JSON readers stop near 200)
 _SURROGATES = re.compile("[\ud800-\udbff][\udc00-\udfff]|[\ud800-\udfff]")
 _MAX_INT_BITS = 14_000       # ~4,200 digits: below Python's int-to-str limit (4,300)
 
 Role = Literal["system", "user", "assistant", "tool"]
-Termination = Literal["done", "max_turns", "timeout", "error"]
+Termination = Literal["done", "max_turns", "max_length", "context_length", "timeout", "policy_error", "infra_error"]
+"""How an episode ended. Ends of a played episode (scored as they are):
+
+- ``done``: the env ended it (solved, failed or submitted);
+- ``max_turns``: the turn limit (the run's, or the env's own truncation);
+- ``max_length``: the token budget of a local policy (training);
+- ``context_length``: the conversation no longer fits the model's context;
+- ``timeout``: the per-episode time limit.
+
+Failures (never a policy's reward 0: resumes redo them, trainers drop them from the group baseline):
+
+- ``policy_error``: the policy could not act (endpoint refused or failed after retries);
+- ``infra_error``: the environment side broke; ``Trajectory.cause`` says where (see :data:`INFRA_CAUSES`).
+"""
+ERROR_TERMINATIONS = frozenset({"policy_error", "infra_error"})
+INFRA_CAUSES = ("make", "reset", "step", "fork", "close", "tokens", "server", "sandbox", "browser")
+"""Where an ``infra_error`` happened: env construction, ``reset``, ``step``, ``fork``, ``close``, the chat
+template could not append the env's messages (``tokens``), or a named backend died. Free text is allowed."""
 
 
 def clean_text(text: str) -> str:
@@ -120,6 +137,38 @@ class TokenInfo(BaseModel):
     prompt_ids: list[int]
     completion_ids: list[int]
     logprobs: list[float] = Field(default_factory=list)
+
+
+class TurnTokens(BaseModel):
+    """Tokens of one model turn in a local-policy episode (the trajectory's ``tokens`` list).
+
+    ``completion_ids`` are sampled by the model (loss mask 1) with their sampling ``logprobs``;
+    ``env_ids`` are the chat-template tokens appended after it for the env's reply (loss mask 0,
+    logprob 0). ``span`` names the span of tokens the turn belongs to: branches of an ARPO tree
+    share the span ids of their common prefix.
+    """
+
+    completion_ids: list[int]
+    logprobs: list[float] = Field(default_factory=list)
+    env_ids: list[int] = Field(default_factory=list)
+    span: int | None = None
+
+
+class TokenView(BaseModel):
+    """A local-policy episode flattened the way trainers read it (see :meth:`Trajectory.token_view`).
+
+    ``completion_ids`` is everything after the first prompt (model and env tokens interleaved);
+    ``loss_mask`` is 1 exactly on model-generated tokens; ``spans`` one span id per completion token.
+    """
+
+    prompt_ids: list[int]
+    completion_ids: list[int]
+    logprobs: list[float]
+    loss_mask: list[int]
+    spans: list[int]
+
+    def __iter__(self):  # ``prompt, completion, logprobs, mask = traj.token_view()`` keeps working
+        return iter((self.prompt_ids, self.completion_ids, self.logprobs, self.loss_mask))
 
 
 class Usage(BaseModel):
@@ -253,11 +302,30 @@ class EnvSpec(BaseModel):
 
 
 class Trajectory(BaseModel):
-    """One episode as written to ``trajectories.jsonl`` (versioned by ``schema_version``).
+    """One episode: the single record eval, trainers, datasets, the server and the viewer share.
 
-    ``messages`` is the whole conversation; ``rewards`` and ``channels`` have one entry per
-    step (index 0 is the reset). Assistant messages of local models carry ``tokens``; use
-    :meth:`token_view` for the flat ids + loss mask.
+    Written one JSON line each to ``trajectories.jsonl``; ``schema_version`` 1 files still load
+    (their ``error`` termination becomes ``policy_error``/``infra_error``, their per-message
+    token records become ``prompt_ids`` + ``tokens``).
+
+    Attributes:
+        env_id / env_version / task_id / seed: what was played (``seed`` replays it).
+        messages: the whole conversation; ``tools`` the tool schemas the policy saw.
+        rewards / channels / infos: one entry per env step (index 0 is the reset).
+        reward: the sum of ``rewards`` (the episode return before any shaping).
+        success: the env's verdict, once known.
+        turns: policy actions taken.
+        termination: how it ended (:data:`Termination`); ``cause`` where an ``infra_error``
+            happened (:data:`INFRA_CAUSES`); ``error`` the error text of a failure.
+        prompt_ids / tokens: local policies only: the first prompt's ids and one
+            :class:`TurnTokens` per model turn (sampled ids, logprobs, env ids after it, span id).
+        usage / timings: tokens billed and seconds spent (``total_s``, ``policy_s``, ``env_s``).
+
+    Example::
+
+        traj = await agentgym.rollout(env, HFPolicy(model, tok), seed=0)
+        view = traj.token_view()        # prompt_ids, completion_ids, logprobs, loss_mask, spans
+        traj.is_error                   # policy_error / infra_error: not a score
     """
 
     # NaN/inf (a broken reward) are written as JSON constants so the record still reads back
@@ -266,6 +334,7 @@ class Trajectory(BaseModel):
     schema_version: int = TRAJECTORY_SCHEMA_VERSION
     episode: int | None = None
     env_id: str = ""
+    env_version: str | None = None
     task_id: str | None = None
     seed: int | None = None
     model: str | None = None
@@ -278,9 +347,39 @@ class Trajectory(BaseModel):
     success: bool = False
     turns: int = 0
     termination: Termination = "done"
+    cause: str | None = None
     error: str | None = None
     usage: Usage = Field(default_factory=Usage)
     timings: dict[str, float] = Field(default_factory=dict)
+    prompt_ids: list[int] | None = None
+    tokens: list[TurnTokens] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _upgrade(cls, data: Any) -> Any:
+        """Schema 1 (and callers still saying ``termination="error"``): the error is classified."""
+        if isinstance(data, dict) and data.get("termination") == "error":
+            data = dict(data)
+            text = str(data.get("error") or "")
+            data["termination"] = "policy_error" if text.startswith("PolicyError") else "infra_error"
+        return data
+
+    @model_validator(mode="after")
+    def _fold(self) -> Trajectory:
+        if not self.tokens and self.messages:
+            self.fold_message_tokens()
+        return self
+
+    @property
+    def is_error(self) -> bool:
+        """The episode failed (``policy_error``/``infra_error``) rather than ended: not a score."""
+        return self.termination in ERROR_TERMINATIONS
+
+    def fail(self, termination: Literal["policy_error", "infra_error"], error: str, cause: str | None = None) -> None:
+        """Records a failure (the first one wins: a close error after a step error keeps the step's)."""
+        if self.is_error:
+            return
+        self.termination, self.error, self.cause = termination, clean_text(error), cause
 
     def channel_totals(self) -> dict[str, float]:
         """Sum of every channel over the episode."""
@@ -290,32 +389,58 @@ class Trajectory(BaseModel):
                 totals[k] = totals.get(k, 0.0) + v
         return totals
 
-    def token_view(self) -> tuple[list[int], list[int], list[float], list[int]]:
-        """Flat ``(prompt_ids, completion_ids, logprobs, loss_mask)`` of a local-model episode.
+    def fold_message_tokens(self) -> bool:
+        """Moves the per-message token records of a local policy (``Message.tokens``, each with its whole
+        prompt) into ``prompt_ids`` + ``tokens`` (each env part once); True when it did.
 
-        The first turn's prompt is the prompt; everything after it (model tokens and the
-        env tokens spliced between turns) is the completion. ``loss_mask`` is 1 exactly on
-        model-generated tokens. Requires each turn's prompt to extend the previous turn's
-        prompt + completion (token-in/token-out policies guarantee it).
+        Left as they are when a turn's prompt does not extend the previous one (history re-tokenized).
         """
-        turns = [m.tokens for m in self.messages if m.role == "assistant" and m.tokens is not None]
+        turns = [i for i, m in enumerate(self.messages) if m.role == "assistant" and m.tokens is not None]
         if not turns:
+            return False
+        first = self.messages[turns[0]].tokens
+        seen = list(first.prompt_ids)
+        out: list[TurnTokens] = []
+        for i in turns:
+            t = self.messages[i].tokens
+            if t.prompt_ids[: len(seen)] != seen:
+                return False
+            if out:
+                out[-1].env_ids = list(t.prompt_ids[len(seen):])
+            out.append(TurnTokens(completion_ids=list(t.completion_ids),
+                                  logprobs=list(t.logprobs) or [0.0] * len(t.completion_ids)))
+            seen = list(t.prompt_ids) + list(t.completion_ids)
+        self.prompt_ids, self.tokens = list(first.prompt_ids), out
+        for i in turns:  # copies: the caller's message objects keep their records
+            self.messages[i] = self.messages[i].model_copy(update={"tokens": None})
+        return True
+
+    def token_view(self, *, mask_errors: bool = True) -> TokenView:
+        """The episode as one prompt and one completion, the layout trainers (TRL) read.
+
+        The first turn's prompt is the prompt; everything after it (model tokens and the env
+        tokens between turns) is the completion. ``loss_mask`` is 1 exactly on model-generated
+        tokens, and all 0 for a failed episode when ``mask_errors`` (a broken episode teaches
+        nothing). This is the one place loss masks are built.
+        """
+        if not self.tokens and not self.fold_message_tokens():
+            if any(m.tokens is not None for m in self.messages):
+                raise ValueError("turn prompt does not extend the previous turn: history was re-tokenized")
             raise ValueError("trajectory has no token records: it was not produced by a local (HF) policy")
-        prompt = list(turns[0].prompt_ids)
         completion: list[int] = []
         logprobs: list[float] = []
         mask: list[int] = []
-        seen = list(prompt)
-        for t in turns:
-            if t.prompt_ids[: len(seen)] != seen:
-                raise ValueError("turn prompt does not extend the previous turn: history was re-tokenized")
-            env_part = t.prompt_ids[len(seen):]
-            completion += env_part
-            logprobs += [0.0] * len(env_part)
-            mask += [0] * len(env_part)
+        spans: list[int] = []
+        learn = 0 if (mask_errors and self.is_error) else 1
+        for t in self.tokens:
+            span = t.span or 0
+            n = len(t.completion_ids)
             completion += t.completion_ids
-            lp = t.logprobs or [0.0] * len(t.completion_ids)
-            logprobs += lp
-            mask += [1] * len(t.completion_ids)
-            seen = list(t.prompt_ids) + list(t.completion_ids)
-        return prompt, completion, logprobs, mask
+            logprobs += t.logprobs if len(t.logprobs) == n else [0.0] * n
+            mask += [learn] * n
+            completion += t.env_ids
+            logprobs += [0.0] * len(t.env_ids)
+            mask += [0] * len(t.env_ids)
+            spans += [span] * (n + len(t.env_ids))
+        return TokenView(prompt_ids=list(self.prompt_ids or []), completion_ids=completion, logprobs=logprobs,
+                         loss_mask=mask, spans=spans)

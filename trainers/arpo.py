@@ -35,8 +35,8 @@ from agentgym.errors import ConfigError
 from agentgym.types import Message
 
 from .episodes import (
-    EpisodeRecord, EpisodeStart, EpisodeState, Generator, apply_generation, generate_turn, new_node, play_episodes,
-    start_episode, truncate,
+    EpisodeRecord, EpisodeStart, EpisodeState, Sampler, apply_generation, generate_turn, new_node, play_episodes,
+    start_episode,
 )
 
 
@@ -91,6 +91,7 @@ class ArpoStats:
 
     decisions: list[tuple[float, bool]] = field(default_factory=list)
     padded: int = 0
+    fork_errors: int = 0
 
     @property
     def branch_rate(self) -> float:
@@ -104,7 +105,7 @@ class _Group:
 
 
 async def arpo_rollout(
-    generator: Generator, starts: Sequence[EpisodeStart], config: ArpoConfig, *, max_turns: int,
+    generator: Sampler, starts: Sequence[EpisodeStart], config: ArpoConfig, *, max_turns: int,
     max_completion_length: int = 1024, rng: random.Random | None = None,
 ) -> tuple[list[list[EpisodeRecord]], ArpoStats]:
     """Runs one ARPO tree per start; returns exactly ``config.budget`` records per start."""
@@ -132,17 +133,20 @@ async def arpo_rollout(
                     branched = rng.random() < branch_probability(delta, config.tau, config.beta)
                     stats.decisions.append((delta, branched))
                     if branched:
-                        child = state.fork_tokens(await state.env.fork())
+                        child = await state.fork()
+                        if child is None:  # the fork failed: the parent ended as infra_error (cause fork)
+                            stats.fork_errors += 1
+                            continue
                         decided[id(child)] = state.turns  # one copy per tool round: the copy does not branch here
                         child.node = new_node()  # the branch's own tokens start a new span
                         group.states.append(child)
                         state.node = new_node()  # so do the parent's, from here on
             await asyncio.gather(*(apply_generation(s, g_, tok, max_turns=max_turns,
                                                     max_completion_length=max_completion_length)
-                                   for (_, s), g_ in zip(active, gens)))
-        results = [[truncate(s.record(tok), max_completion_length) for s in g.states] for g in groups]
+                                   for (_, s), g_ in zip(active, gens) if not s.finished))
     finally:
-        await asyncio.gather(*(s.env.close() for g in groups for s in g.states), return_exceptions=True)
+        await asyncio.gather(*(s.close() for g in groups for s in g.states), return_exceptions=True)
+    results = [[s.record(tok, max_completion_length) for s in g.states] for g in groups]
     missing = [(i, config.budget - len(r)) for i, r in enumerate(results) if len(r) < config.budget]
     if missing:
         pad_starts = [groups[i].start for i, n in missing for _ in range(n)]

@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from agentgym.types import Message
+from agentgym.types import Message, Trajectory
 
 from .episodes import EpisodeRecord
 
@@ -26,20 +26,24 @@ STATE_VERSION = 1
 
 
 def _record_to_json(record: EpisodeRecord) -> dict[str, Any]:
-    data = {f.name: getattr(record, f.name) for f in dataclasses.fields(record) if f.name != "messages"}
+    skip = ("messages", "trajectory")
+    data = {f.name: getattr(record, f.name) for f in dataclasses.fields(record) if f.name not in skip}
     data["messages"] = [m.model_dump(mode="json", exclude_none=True) for m in record.messages]
-    data["replayed"] = bool(getattr(record, "replayed", False))
+    if record.trajectory is not None:
+        data["trajectory"] = record.trajectory.model_dump(mode="json")
     return data
 
 
 def _record_from_json(data: dict[str, Any]) -> EpisodeRecord:
+    """Reads what :func:`_record_to_json` wrote (checkpoints of earlier versions too: no trajectory, old terminations)."""
     data = dict(data)
-    replayed = data.pop("replayed", False)
     messages = [Message.model_validate(m) for m in data.pop("messages", [])]
-    record = EpisodeRecord(**data, messages=messages)
-    if replayed:
-        record.replayed = True
-    return record
+    traj = data.pop("trajectory", None)
+    if data.get("termination") == "error":
+        data["termination"] = "infra_error"
+    known = {f.name for f in dataclasses.fields(EpisodeRecord)}
+    return EpisodeRecord(**{k: v for k, v in data.items() if k in known}, messages=messages,
+                         trajectory=Trajectory.model_validate(traj) if traj is not None else None)
 
 
 def rollout_state(rollout: Any) -> dict[str, Any]:

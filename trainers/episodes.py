@@ -1,32 +1,35 @@
-"""Batched multi-turn episodes with a local model, token-in/token-out, through the Env contract.
+"""Batched multi-turn episodes with a local model, token-in/token-out, on the core's episode loop.
 
 Every active episode's prompt goes into one left-padded ``generate`` call per turn (on CPU,
-batching the episodes of a GRPO group is much faster than one at a time); env messages are
-appended as chat-template suffix tokens (mask 0, logprob 0) by
-:class:`agentgym.policies.hf.ChatTokens`, the same helper :class:`HFPolicy` uses.
+batching the episodes of a GRPO group is much faster than one at a time). Each episode is an
+:class:`agentgym.episode.Episode` — the same stepping primitive :func:`agentgym.rollout` uses —
+plus its :class:`agentgym.tokens.ChatTokens`; the tokens go into the episode's
+:class:`~agentgym.types.Trajectory` (``prompt_ids`` + one ``TurnTokens`` per turn), and
+:class:`EpisodeRecord` is that trajectory in TRL's layout (``Trajectory.token_view``).
 
-    gen = Generator(model, tokenizer, temperature=1.0, max_new_tokens=48)
-    records = await play_episodes(gen, [EpisodeStart(make_env, seed=3)] * 4, max_turns=6)
+    sampler = Sampler(model, tokenizer, temperature=1.0, max_new_tokens=48)
+    records = await play_episodes(sampler, [EpisodeStart(make_env, seed=3)] * 4, max_turns=6)
     records[0].completion_ids, records[0].env_mask      # env_mask is 1 exactly on model tokens
+    records[0].trajectory                                # the same record eval writes
 
-An env that cannot be built, raises mid-episode, or whose messages the chat template cannot
-append without rewriting history yields an episode with ``error`` set and an all-zero mask:
-the trainer leaves it out of the loss and of its group's baseline, never a crashed batch.
-Each episode's turns are cut to its own remaining token budget, and a turn cut by it is
-never executed (see :func:`apply_generation`).
+An env that cannot be built, fails to reset or step, or whose messages the chat template cannot
+append without rewriting history ends its episode as ``infra_error`` (with its ``cause``) and an
+all-zero mask: the trainer leaves it out of the loss and of its group's baseline, never a
+crashed batch, and every env is closed. Each episode's turns are cut to its own remaining
+token budget, and a turn cut by it is never executed (see :func:`apply_generation`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import traceback
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
 from agentgym.env import Env
-from agentgym.policies.hf import ChatTokens, Generation, generate_batch, to_message
-from agentgym.types import Message
+from agentgym.episode import Episode, error_text
+from agentgym.tokens import ChatTokens, Generation, generate_batch, to_message
+from agentgym.types import Message, Trajectory, TurnTokens
 
 EnvFactory = Callable[[], "Env | Awaitable[Env]"]
 _node_ids = itertools.count(1)
@@ -38,11 +41,11 @@ def new_node() -> int:
 
 
 @dataclass
-class Generator:
+class Sampler:
     """Sampling settings bound to a model; ``generate`` is blocking (run it in a thread).
 
     These settings are all that shapes sampling: the model's own ``generation_config`` is
-    ignored (see :func:`agentgym.policies.hf.sampling_config`). The trainer passes TRL's
+    ignored (see :func:`agentgym.tokens.sampling_config`). The trainer passes TRL's
     ``temperature``, ``top_p``, ``top_k``, ``min_p``, ``repetition_penalty`` and ``generation_kwargs``.
     """
 
@@ -69,6 +72,9 @@ class Generator:
                 self.model.train()
 
 
+Generator = Sampler  # deprecated name (it samples; it is not a Python generator)
+
+
 @dataclass
 class EpisodeStart:
     """Where an episode begins: an env factory plus the seed/task (a GRPO group shares one)."""
@@ -81,121 +87,108 @@ class EpisodeStart:
 
 @dataclass
 class EpisodeRecord:
-    """One finished episode in TRL's layout (prompt = first prompt, completion = everything after)."""
+    """One finished episode in TRL's layout (prompt = first prompt, completion = everything after):
+    a view of its :class:`~agentgym.types.Trajectory` (:meth:`of`), plus what training adds
+    (``shaped`` return, ``replayed``)."""
 
     prompt_ids: list[int]
     completion_ids: list[int]
     logprobs: list[float]
     env_mask: list[int]
     nodes: list[int]                     # per completion token: id of the span it belongs to
-    reward: float = 0.0                  # env reward summed over the episode
+    reward: float = 0.0                  # env reward summed over the episode (0 for a failed one)
     success: bool = False
     channels: list[dict[str, float]] = field(default_factory=list)
     turns: int = 0
     tool_calls: int = 0
-    termination: str = "done"            # done | max_turns | max_length | error
+    termination: str = "done"            # agentgym.types.Termination
     error: str | None = None
     key: str = ""
     messages: list[Message] = field(default_factory=list)
     shaped: float | None = None          # training return after reward shaping (set by the trainer)
+    replayed: bool = False               # sampled by an older policy (set by the replay buffer)
+    trajectory: Trajectory | None = None
+
+    @classmethod
+    def of(cls, traj: Trajectory, *, key: str = "", pad_id: int = 0, max_completion_length: int | None = None) -> EpisodeRecord:
+        """The TRL row of ``traj`` (its token view); at least one prompt and one completion token (TRL needs them),
+        cut to ``max_completion_length`` (then ``max_length``)."""
+        if traj.tokens or traj.prompt_ids:
+            view = traj.token_view()
+            prompt, completion, logprobs, mask, nodes = (view.prompt_ids, view.completion_ids, view.logprobs,
+                                                         view.loss_mask, view.spans)
+        else:  # failed before its first observation was tokenized
+            prompt, completion, logprobs, mask, nodes = [], [], [], [], []
+        if not completion:
+            completion, mask, logprobs, nodes = [pad_id], [0], [0.0], [0]
+        if not prompt:
+            prompt = [pad_id]
+        termination = traj.termination
+        if max_completion_length is not None and len(completion) > max_completion_length:
+            n = max_completion_length
+            completion, mask, logprobs, nodes = completion[:n], mask[:n], logprobs[:n], nodes[:n]
+            if not traj.is_error:
+                termination = traj.termination = "max_length"
+        failed = traj.is_error
+        return cls(
+            prompt_ids=prompt, completion_ids=completion, logprobs=logprobs, env_mask=mask, nodes=nodes,
+            reward=0.0 if failed else traj.reward, success=traj.success and not failed, channels=traj.channels,
+            turns=traj.turns, tool_calls=sum(len(m.tool_calls or []) for m in traj.messages if m.role == "assistant"),
+            termination=termination, error=traj.error if failed else None, key=key, messages=traj.messages,
+            trajectory=traj,
+        )
 
 
 class EpisodeState:
-    """A live episode: its env, token state and bookkeeping."""
+    """A live episode in a batch: its core :class:`Episode`, its token state, its span id (ARPO)."""
 
-    def __init__(self, env: Env, conv: ChatTokens, start: EpisodeStart):
-        self.env, self.conv, self.start = env, conv, start
-        self.prompt_len = 0
-        self.nodes: list[int] = []
+    def __init__(self, ep: Episode, conv: ChatTokens | None, start: EpisodeStart):
+        self.ep, self.conv, self.start = ep, conv, start
+        self.prompt_len = len(conv.ids) if conv is not None else 0
         self.node = new_node()
-        self.rewards: list[float] = []
-        self.channels: list[dict[str, float]] = []
-        self.messages: list[Message] = []
-        self.success = False
-        self.turns = 0
-        self.tool_calls = 0
-        self.finished = False
-        self.termination = "done"
-        self.error: str | None = None
-        self.first_entropy: float | None = None   # ARPO: normalized entropy of the first segment
+        self.first_entropy: float | None = None   # ARPO: entropy of the first segment
+
+    env = property(lambda self: self.ep.env)
+    finished = property(lambda self: self.ep.finished)
+    turns = property(lambda self: self.ep.traj.turns)
+    messages = property(lambda self: self.ep.traj.messages)
+    termination = property(lambda self: self.ep.traj.termination)
+    error = property(lambda self: self.ep.traj.error)
 
     @property
     def completion_len(self) -> int:
-        return len(self.conv.ids) - self.prompt_len
+        return len(self.conv.ids) - self.prompt_len if self.conv is not None else 0
 
-    def _append_env(self, messages: list[Message]) -> None:
-        before = len(self.conv.ids)
-        self.conv.extend(messages)
-        self.nodes += [self.node] * (len(self.conv.ids) - before)
-        self.messages += messages
+    def record(self, tokenizer: Any, max_completion_length: int | None = None) -> EpisodeRecord:
+        return EpisodeRecord.of(self.ep.finish(), key=self.start.key, pad_id=tokenizer.pad_token_id or 0,
+                                max_completion_length=max_completion_length)
 
-    def record(self, tokenizer: Any) -> EpisodeRecord:
-        ids, mask, lps = self.conv.ids, self.conv.mask, self.conv.logprobs
-        prompt, completion = ids[: self.prompt_len], ids[self.prompt_len:]
-        env_mask, logprobs, nodes = mask[self.prompt_len:], lps[self.prompt_len:], list(self.nodes)
-        if self.error is not None:
-            env_mask = [0] * len(completion)  # a broken episode teaches nothing
-        if not completion:  # TRL needs at least one completion token
-            completion, env_mask, logprobs, nodes = [tokenizer.pad_token_id], [0], [0.0], [self.node]
-        if not prompt:  # ... and one prompt token (an env that failed before its first observation)
-            prompt = [tokenizer.pad_token_id]
-        return EpisodeRecord(
-            prompt_ids=list(prompt), completion_ids=list(completion), logprobs=list(logprobs), env_mask=list(env_mask),
-            nodes=nodes, reward=0.0 if self.error else sum(self.rewards), success=self.success and not self.error,
-            channels=list(self.channels), turns=self.turns, tool_calls=self.tool_calls, termination=self.termination,
-            error=self.error, key=self.start.key, messages=list(self.messages),
-        )
-
-    def fork_tokens(self, env: Env) -> EpisodeState:
-        """A branch sharing this episode's tokens so far (same span ids), on a forked env."""
-        twin = EpisodeState(env, _copy_conv(self.conv), self.start)
-        twin.prompt_len, twin.nodes = self.prompt_len, list(self.nodes)
-        twin.rewards, twin.channels = list(self.rewards), [dict(c) for c in self.channels]
-        twin.messages, twin.turns, twin.tool_calls = list(self.messages), self.turns, self.tool_calls
-        twin.first_entropy = self.first_entropy
+    async def fork(self) -> EpisodeState | None:
+        """A branch sharing this episode's tokens so far (same span ids) on ``env.fork()``; ``None`` when the
+        fork failed (this episode then ends as ``infra_error``, cause ``fork``)."""
+        twin_ep = await self.ep.fork()
+        if twin_ep is None:
+            return None
+        twin = EpisodeState(twin_ep, self.conv.copy(), self.start)
+        twin.prompt_len, twin.node, twin.first_entropy = self.prompt_len, self.node, self.first_entropy
         return twin
 
-
-def _copy_conv(conv: ChatTokens) -> ChatTokens:
-    twin = ChatTokens.__new__(ChatTokens)
-    twin.__dict__.update({k: (list(v) if isinstance(v, list) else v) for k, v in conv.__dict__.items()})
-    return twin
-
-
-def _short_error(e: BaseException) -> str:
-    return traceback.format_exception_only(type(e), e)[-1].strip()
-
-
-class _NoEnv:
-    """Stands in for an env that could not be built (the episode is already an error)."""
-
-    tools: list = []
-
-    async def close(self) -> None:
-        return None
+    async def close(self) -> Trajectory:
+        return await self.ep.close()
 
 
 async def start_episode(start: EpisodeStart, tokenizer: Any) -> EpisodeState:
-    """Builds the env, resets it and tokenizes the first prompt (errors become a failed state)."""
+    """Builds the env, resets it and tokenizes the first prompt (failures end the episode, never raise)."""
+    ep = await Episode.open(start.make_env, seed=start.seed, task=start.task, max_turns=10**9)
+    if ep.finished:
+        return EpisodeState(ep, None, start)
     try:
-        env = start.make_env()
-        if asyncio.iscoroutine(env) or isinstance(env, Awaitable):
-            env = await env
-    except Exception as e:  # the env (its sandbox, server, simulator) could not be built: an infra error
-        state = EpisodeState(_NoEnv(), ChatTokens(tokenizer), start)  # type: ignore[arg-type]
-        state.finished, state.termination, state.error = True, "error", _short_error(e)
-        return state
-    state = EpisodeState(env, ChatTokens(tokenizer, env.tools), start)
-    try:
-        first = await env.reset(seed=start.seed, task=start.task)
-        state.conv.extend(first.messages)
-        state.messages += first.messages
-        state.rewards.append(first.reward)
-        state.channels.append(dict(first.channels))
-        state.prompt_len = len(state.conv.ids)
-    except Exception as e:
-        state.finished, state.termination, state.error = True, "error", _short_error(e)
-    return state
+        conv = ChatTokens(tokenizer, ep.tools)
+        ep.traj.prompt_ids = conv.extend(ep.traj.messages)
+    except Exception as e:  # no chat template, or one that cannot render these messages
+        ep.end("infra_error", error_text(e), cause="tokens")
+        return EpisodeState(ep, None, start)
+    return EpisodeState(ep, conv, start)
 
 
 def fit_to_room(gen: Generation, room: int, tokenizer: Any) -> Generation:
@@ -220,58 +213,34 @@ async def apply_generation(state: EpisodeState, gen: Generation, tokenizer: Any,
     kept in the tokens but never sent to the env: the episode ends as ``max_length``, so
     nothing outside the trained tokens is executed or rewarded.
     """
+    ep, conv = state.ep, state.conv
     room = max_completion_length - state.completion_len
     gen = fit_to_room(gen, room, tokenizer)
-    prompt = list(state.conv.ids)
-    msg = to_message(gen, tokenizer, prompt)
+    msg = to_message(gen, tokenizer, conv.ids)
+    msg.tokens = None  # the tokens go to the trajectory's turns, once
     cut = cut_by_budget(gen, room, tokenizer)
     if cut:  # an unfinished action: recorded as the text it is, not as a (partial) tool call
         msg = msg.model_copy(update={"content": gen.text, "tool_calls": None})
-    state.conv.add_generated(gen.ids, gen.logprobs, msg)
-    state.nodes += [state.node] * len(gen.ids)
-    state.messages.append(msg)
-    state.turns += 1
+    conv.add_generated(gen.ids, msg)
+    ep.traj.tokens.append(TurnTokens(completion_ids=list(gen.ids), logprobs=list(gen.logprobs), span=state.node))
+    ep.max_turns = max_turns
     if cut:
-        state.finished, state.termination = True, "max_length"
+        ep.add_action(msg)
+        ep.end("max_length")
         return
-    state.tool_calls += len(msg.tool_calls or [])
+    result = await ep.step(msg)
+    if result is None or ep.finished:  # the env broke, or the episode ended: its last reply is not tokenized
+        return
     try:
-        result = await state.env.step(msg)
-    except Exception as e:
-        state.finished, state.termination, state.error = True, "error", _short_error(e)
+        ep.traj.tokens[-1].env_ids = conv.extend(result.messages)
+    except Exception as e:  # e.g. a chat template that rewrites history: this episode fails, not the batch
+        ep.end("infra_error", error_text(e), cause="tokens")
         return
-    state.rewards.append(result.reward)
-    state.channels.append(dict(result.channels))
-    if result.success is not None:
-        state.success = bool(result.success)
-    if result.done:
-        state.finished, state.termination = True, "done"
-        state.messages += result.messages
-    elif result.truncated or state.turns >= max_turns:
-        state.finished, state.termination = True, "max_turns"
-        state.messages += result.messages
-    else:
-        try:
-            state._append_env(result.messages)
-        except Exception as e:  # e.g. a chat template that rewrites history: this episode fails, not the batch
-            state.finished, state.termination, state.error = True, "error", _short_error(e)
-            return
-        if state.completion_len >= max_completion_length:
-            state.finished, state.termination = True, "max_length"
+    if state.completion_len >= max_completion_length:
+        ep.end("max_length")
 
 
-def truncate(record: EpisodeRecord, max_completion_length: int) -> EpisodeRecord:
-    """Cuts a completion to the token budget (TRL then counts it as clipped)."""
-    if len(record.completion_ids) <= max_completion_length:
-        return record
-    n = max_completion_length
-    record.completion_ids, record.env_mask = record.completion_ids[:n], record.env_mask[:n]
-    record.logprobs, record.nodes = record.logprobs[:n], record.nodes[:n]
-    record.termination = "max_length"
-    return record
-
-
-async def generate_turn(generator: Generator, states: list[EpisodeState], max_completion_length: int,
+async def generate_turn(generator: Sampler, states: list[EpisodeState], max_completion_length: int,
                         entropies: bool = False) -> list[Generation]:
     """One batched generation for ``states``; each turn is cut to its own episode's remaining room.
 
@@ -283,9 +252,12 @@ async def generate_turn(generator: Generator, states: list[EpisodeState], max_co
     return [fit_to_room(g, room, generator.tokenizer) for g, room in zip(gens, rooms)]
 
 
-async def play_episodes(generator: Generator, starts: list[EpisodeStart], *, max_turns: int,
+async def play_episodes(generator: Sampler, starts: list[EpisodeStart], *, max_turns: int,
                         max_completion_length: int = 1024) -> list[EpisodeRecord]:
-    """Plays every episode to the end, batching all active ones per turn; returns records in order."""
+    """Plays every episode to the end, batching all active ones per turn; returns records in order.
+
+    Every env is closed, whatever happens (a close that raises makes that episode an ``infra_error``).
+    """
     tok = generator.tokenizer
     states = list(await asyncio.gather(*(start_episode(s, tok) for s in starts)))
     try:
@@ -294,10 +266,10 @@ async def play_episodes(generator: Generator, starts: list[EpisodeStart], *, max
             await asyncio.gather(*(apply_generation(s, g, tok, max_turns=max_turns,
                                                     max_completion_length=max_completion_length)
                                    for s, g in zip(active, gens)))
-        return [truncate(s.record(tok), max_completion_length) for s in states]
     finally:
-        await asyncio.gather(*(s.env.close() for s in states), return_exceptions=True)
+        await asyncio.gather(*(s.close() for s in states), return_exceptions=True)
+    return [s.record(tok, max_completion_length) for s in states]
 
 
-__all__ = ["Generator", "EpisodeStart", "EpisodeRecord", "EpisodeState", "play_episodes", "start_episode",
-           "apply_generation", "generate_turn", "truncate", "new_node", "fit_to_room", "cut_by_budget"]
+__all__ = ["Sampler", "Generator", "EpisodeStart", "EpisodeRecord", "EpisodeState", "play_episodes", "start_episode",
+           "apply_generation", "generate_turn", "new_node", "fit_to_room", "cut_by_budget"]

@@ -32,12 +32,12 @@ from typing import Any, Callable, Sequence
 from agentgym.registry import make
 
 from .arpo import ArpoConfig, apply_hard_attribution, arpo_rollout
-from .episodes import EpisodeRecord, EpisodeStart, Generator, play_episodes
+from .episodes import EpisodeRecord, EpisodeStart, Sampler, play_episodes
 from .gated import OUTCOME, GatedReward, shape_episode
 from .grpo_parts import exclude_errored, quiet_unscorable, reference_is_policy
 from .schedule import HorizonSchedule, ReplayBuffer, ReplayConfig, replay_old_logprobs
 from .templates import check_chat_template
-from .vllm import VLLMGenerator
+from .vllm import VLLMSampler
 
 TASK_PREFIX = "agentgym-task "
 
@@ -127,21 +127,21 @@ class AgentRollout:
         self.history.append({"step": step, **self.metrics(records)})
         return out
 
-    def generator_for(self, trainer: Any) -> Generator | VLLMGenerator:
+    def generator_for(self, trainer: Any) -> Sampler | VLLMSampler:
         """transformers ``generate`` on the training model with exactly the trainer's sampling settings, or TRL's
         vLLM backend when ``use_vllm`` (which samples with TRL's own settings)."""
         model = trainer.accelerator.unwrap_model(trainer.model)
         if getattr(trainer, "use_vllm", False):
-            return VLLMGenerator(trainer.vllm_generation, trainer.processing_class, max_new_tokens=self.max_new_tokens,
+            return VLLMSampler(trainer.vllm_generation, trainer.processing_class, max_new_tokens=self.max_new_tokens,
                                  model=model, temperature=trainer.temperature)
         args = getattr(trainer, "args", None)
-        return Generator(model, trainer.processing_class, temperature=trainer.temperature, top_p=trainer.top_p,
+        return Sampler(model, trainer.processing_class, temperature=trainer.temperature, top_p=trainer.top_p,
                          max_new_tokens=self.max_new_tokens, top_k=getattr(trainer, "top_k", 0) or 0,
                          min_p=getattr(trainer, "min_p", None),
                          repetition_penalty=getattr(trainer, "repetition_penalty", 1.0),
                          generation_kwargs=getattr(args, "generation_kwargs", None))
 
-    def collect(self, generator: Generator | VLLMGenerator, prompts: list, group_size: int, *, max_turns: int,
+    def collect(self, generator: Sampler | VLLMSampler, prompts: list, group_size: int, *, max_turns: int,
                 max_completion_length: int) -> list[EpisodeRecord]:
         """Plays ``len(prompts)`` episodes (consecutive groups of ``group_size`` share a task)."""
         if len(prompts) % group_size:

@@ -25,7 +25,7 @@ from agentgym.summary import wilson_interval
 
 from .checkpoint import load_rollout_state, lr_schedule_callback, rollout_state_callback
 from .config import TrainConfig
-from .episodes import EpisodeStart, Generator, play_episodes
+from .episodes import EpisodeStart, Sampler, play_episodes
 from .gated import emitted_channels
 from .grpo import AgentRollout, episode_return, make_trainer_class, task_dataset
 from .tasks import SplitResult, distinct_tasks, split_tasks
@@ -66,7 +66,7 @@ def evaluate(model: Any, tokenizer: Any, env_id: str, env_kwargs: dict[str, Any]
 
     import torch
 
-    gen = Generator(model, tokenizer, temperature=temperature, max_new_tokens=max_new_tokens)
+    gen = Sampler(model, tokenizer, temperature=temperature, max_new_tokens=max_new_tokens)
     factory = lambda: make(env_id, max_turns=max_turns, **env_kwargs)  # noqa: E731
     seeds = list(seeds)
     records = []

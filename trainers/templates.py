@@ -1,7 +1,7 @@
 """Checks, before training starts, that a chat template allows token-in/token-out episodes.
 
 Multi-turn training appends each env reply as the template *suffix* of the new messages and
-never re-tokenizes history (:class:`agentgym.policies.hf.ChatTokens`). That needs a
+never re-tokenizes history (:class:`agentgym.tokens.ChatTokens`). That needs a
 prefix-preserving template: rendering more messages must not rewrite earlier text. Qwen3's
 original template, for one, drops the ``<think>`` block of earlier assistant turns once a new
 user message arrives, so the tokens the model was trained on would not be the ones it saw.
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from agentgym.errors import ConfigError
-from agentgym.policies.hf import message_dicts
+from agentgym.tokens import message_dicts
 from agentgym.types import Message, ToolCall, ToolSpec
 
 _PROBE_TOOL = ToolSpec(name="lookup", description="Look a word up.",

@@ -5,8 +5,8 @@ then one ``trainer.vllm_generation.generate`` call on token ids (no re-tokenizat
 sampled token's logprob kept per position. ARPO's entropies come from one forward pass of the
 training model over the generated tokens (vLLM returns only top-k logprobs).
 
-    rollout = AgentRollout("tools/python", max_turns=6)      # picks VLLMGenerator when trainer.use_vllm
-    gen = VLLMGenerator(trainer.vllm_generation, tokenizer, max_new_tokens=96, model=trainer.model)
+    rollout = AgentRollout("tools/python", max_turns=6)      # picks VLLMSampler when trainer.use_vllm
+    gen = VLLMSampler(trainer.vllm_generation, tokenizer, max_new_tokens=96, model=trainer.model)
     gens = gen.generate([prompt_ids], max_new_tokens=64)
 
 Sampling settings are TRL's own (``temperature``, ``top_p``, ``top_k``, ``min_p``,
@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from agentgym.policies.hf import Generation
+from agentgym.tokens import Generation
 
 
 def _first_logprob(position: Any) -> float:
@@ -31,8 +31,8 @@ def _first_logprob(position: Any) -> float:
 
 
 @dataclass
-class VLLMGenerator:
-    """Same interface as :class:`~agentgym.trainers.episodes.Generator`, backed by ``trainer.vllm_generation``."""
+class VLLMSampler:
+    """Same interface as :class:`~agentgym.trainers.episodes.Sampler`, backed by ``trainer.vllm_generation``."""
 
     vllm: Any
     tokenizer: Any
@@ -63,7 +63,7 @@ class VLLMGenerator:
 
     def _add_entropies(self, prompts: list[list[int]], gens: list[Generation]) -> None:
         if self.model is None:
-            raise ValueError("entropies with vLLM need the training model: VLLMGenerator(..., model=trainer.model)")
+            raise ValueError("entropies with vLLM need the training model: VLLMSampler(..., model=trainer.model)")
         import torch
 
         was_training = self.model.training
@@ -85,4 +85,7 @@ class VLLMGenerator:
                 self.model.train()
 
 
-__all__ = ["VLLMGenerator"]
+VLLMGenerator = VLLMSampler  # deprecated name
+
+
+__all__ = ["VLLMSampler", "VLLMGenerator"]

@@ -137,7 +137,7 @@ async def test_timeouts_are_retried_then_reported():
     with StubOpenAIServer(latency=2.0) as server:
         policy = OpenAIPolicy("stub", base_url=server.url, timeout=0.2)
         t = await rollout(agentgym.make("toy/maze", max_turns=2), policy, seed=0, retries=1)
-        assert t.termination == "error" and "gave up after 2 attempts" in t.error and "Timeout" in t.error
+        assert t.termination == "policy_error" and "gave up after 2 attempts" in t.error and "Timeout" in t.error
         assert len(server.requests) == 2
         await policy.aclose()
 
@@ -161,7 +161,7 @@ def test_default_transport_and_bad_transport():
 async def test_fatal_http_error_is_not_retried():
     with StubOpenAIServer(fail_first=10, fail_status=401) as server:
         t = await rollout(agentgym.make("toy/maze"), OpenAIPolicy("stub", base_url=server.url), seed=0)
-        assert t.termination == "error" and "401" in t.error and len(server.requests) == 1
+        assert t.termination == "policy_error" and "401" in t.error and len(server.requests) == 1
 
 
 async def test_unreachable_base_url_then_resume_completes(tmp_path):
@@ -177,7 +177,7 @@ async def test_unreachable_base_url_then_resume_completes(tmp_path):
     assert s2.errors == 0 and s2.episodes == 3
     path = tmp_path / "trajectories.jsonl"
     every = load_trajectories(path, latest=False)  # nothing is lost: the failed attempts stay in the file
-    assert [t.termination for t in every].count("error") == 3 and len(every) == 6
+    assert sum(t.is_error for t in every) == 3 and len(every) == 6
     latest = load_trajectories(path)  # but each episode reads back once, as its redone record
     assert sorted(t.episode for t in latest) == [0, 1, 2] and not any(t.error for t in latest)
 

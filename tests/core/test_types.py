@@ -107,7 +107,7 @@ def test_trajectory_token_view_masks_only_model_tokens():
     assert mask == [1, 1, 0, 0, 1]
     assert logprobs == [-0.1, -0.2, 0.0, 0.0, -0.3]
     t2 = Trajectory.model_validate_json(t.model_dump_json())
-    assert t2.token_view() == (prompt, completion, logprobs, mask)
+    assert tuple(t2.token_view()) == (prompt, completion, logprobs, mask)
 
 
 def test_token_view_detects_retokenized_history():

@@ -15,9 +15,10 @@ def _expected_text(tok, traj) -> str:
     """The conversation up to the last model turn as the template renders it, assistant turns as the raw text."""
     msgs = []
     last = max(i for i, m in enumerate(traj.messages) if m.role == "assistant")
+    turns = iter(traj.tokens)  # one TurnTokens per assistant message, in order
     for m in traj.messages[: last + 1]:
         if m.role == "assistant":
-            raw = tok.decode(m.tokens.completion_ids, skip_special_tokens=False)
+            raw = tok.decode(next(turns).completion_ids, skip_special_tokens=False)
             msgs.append({"role": "assistant", "content": raw[: -len(tok.eos_token)] if raw.endswith(tok.eos_token) else raw})
         else:
             msgs.append(m.to_openai())
@@ -35,7 +36,8 @@ async def test_rollout_tokens_match_conversation_over_several_turns(tiny):
     prompt, completion, logprobs, mask = traj.token_view()  # raises on re-tokenization drift
     assert len(completion) == len(mask) == len(logprobs)
     # mask is 1 exactly on model tokens
-    model_tokens = [i for m in traj.messages if m.role == "assistant" for i in m.tokens.completion_ids]
+    assert len(traj.tokens) == traj.turns and all(m.tokens is None for m in traj.messages)  # stored once, per turn
+    model_tokens = [i for t in traj.tokens for i in t.completion_ids]
     assert [c for c, k in zip(completion, mask) if k == 1] == model_tokens
     assert sum(mask) == len(model_tokens)
     # env tokens have logprob 0, model tokens real (negative) logprobs
@@ -54,11 +56,11 @@ async def test_logprobs_are_the_models_own(tiny):
     model, tok = tiny
     policy = HFPolicy(model, tok, max_new_tokens=8, temperature=1.0)
     traj = await rollout(agentgym.make("toy/maze", size=2, max_turns=1), policy, seed=0)
-    t = next(m.tokens for m in traj.messages if m.role == "assistant")
-    ids = torch.tensor([t.prompt_ids + t.completion_ids])
+    t = traj.tokens[0]
+    ids = torch.tensor([traj.prompt_ids + t.completion_ids])
     with torch.no_grad():
         logp = torch.log_softmax(model(ids).logits[0, :-1].float(), -1)
-    ref = logp[len(t.prompt_ids) - 1:].gather(-1, torch.tensor(t.completion_ids)[:, None])[:, 0]
+    ref = logp[len(traj.prompt_ids) - 1:].gather(-1, torch.tensor(t.completion_ids)[:, None])[:, 0]
     assert torch.allclose(ref, torch.tensor(t.logprobs), atol=1e-4)
 
 
@@ -76,10 +78,13 @@ def test_suffix_is_only_the_new_messages_and_canonical_calls_round_trip(tiny):
     generated_text = canonical[len(tok.decode(prompt)):].rstrip("\n")
     gen_ids = tok.encode(generated_text, add_special_tokens=False)
     assert gen_ids[-1] == tok.eos_token_id
-    conv.add_generated(gen_ids, [], Message.assistant(tool_calls=[call]))
+    conv.add_generated(gen_ids, Message.assistant(tool_calls=[call]))
+    branch = conv.copy()
     suffix = conv.extend([Message.tool("You moved north.", call.id, "move")])
     assert tok.decode(suffix) == "\n<|im_start|>user\n<tool_response>\nYou moved north.\n</tool_response><|im_end|>\n<|im_start|>assistant\n"
-    assert conv.mask == [0] * len(prompt) + [1] * len(gen_ids) + [0] * len(suffix)
+    assert conv.ids == prompt + gen_ids + suffix
+    assert branch.ids == prompt + gen_ids  # the copy is independent: the suffix went to conv only
+    assert branch.extend([Message.tool("You moved north.", call.id, "move")]) == suffix
 
 
 def test_truncated_turn_is_closed_on_the_env_side(tiny):
@@ -87,7 +92,7 @@ def test_truncated_turn_is_closed_on_the_env_side(tiny):
     conv = ChatTokens(tok, [])
     conv.extend([Message.user("hi")])
     cut = tok.encode("hel", add_special_tokens=False)  # no eos: cut by max_new_tokens
-    conv.add_generated(cut, [-1.0] * len(cut), Message.assistant("hel"))
+    conv.add_generated(cut, Message.assistant("hel"))
     suffix = conv.extend([Message.user("again")])
     assert tok.decode(suffix).startswith(tok.eos_token + "\n<|im_start|>user\nagain")
 
@@ -107,7 +112,7 @@ def test_non_prefix_preserving_template_is_detected(tiny):
     tok2.chat_template = "{{ messages[-1]['content'] }}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
     conv = ChatTokens(tok2, [])
     conv.extend([Message.user("first")])
-    conv.add_generated(tok2.encode("x<|im_end|>", add_special_tokens=False), [], Message.assistant("x"))
+    conv.add_generated(tok2.encode("x<|im_end|>", add_special_tokens=False), Message.assistant("x"))
     with pytest.raises(ConfigError, match="prefix-preserving"):
         conv.extend([Message.user("second")])
 

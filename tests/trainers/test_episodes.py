@@ -153,7 +153,7 @@ def test_env_error_yields_a_masked_zero_reward_episode(tiny):
     model, tok = tiny
     gen = Generator(model, tok, max_new_tokens=8)
     [r] = asyncio.run(play_episodes(gen, [EpisodeStart(ExplodingEnv, seed=0)], max_turns=5))
-    assert r.termination == "error" and "simulator crashed" in r.error
+    assert r.termination == "infra_error" and "simulator crashed" in r.error
     assert r.reward == 0.0 and not r.success
     assert set(r.env_mask) == {0}
 
@@ -279,7 +279,7 @@ def test_a_template_that_rewrites_history_mid_batch_is_an_episode_error_not_an_a
     thinking = ("<think>\nwhere am I?\n</think>\n\n" + look[0], True)
     starts = [EpisodeStart(_maze(3), seed=1), EpisodeStart(_maze(3), seed=2)]
     a, b = asyncio.run(play_episodes(BatchScript(tok, [[thinking] * 3, [look] * 3]), starts, max_turns=3))
-    assert a.termination == "error" and "prefix-preserving" in a.error and set(a.env_mask) == {0}
+    assert a.termination == "infra_error" and "prefix-preserving" in a.error and set(a.env_mask) == {0}
     assert b.error is None and b.turns == 3 and b.termination == "max_turns"
 
 
@@ -291,7 +291,7 @@ def test_an_env_that_cannot_be_built_is_an_episode_error_not_an_aborted_batch(ti
 
     gen = Generator(model, tok, max_new_tokens=8)
     a, b = asyncio.run(play_episodes(gen, [EpisodeStart(broken, seed=0), EpisodeStart(_maze(2), seed=0)], max_turns=2))
-    assert a.termination == "error" and "sandbox died" in a.error and set(a.env_mask) == {0}
+    assert a.termination == "infra_error" and "sandbox died" in a.error and set(a.env_mask) == {0}
     assert b.error is None and b.turns == 2
 
 

@@ -14,7 +14,7 @@ import agentgym
 from agentgym.policies.hf import generate_batch
 from agentgym.trainers.episodes import EpisodeStart, Generator, play_episodes
 from agentgym.trainers.grpo import AgentRollout
-from agentgym.trainers.vllm import VLLMGenerator
+from agentgym.trainers.vllm import VLLMSampler as VLLMGenerator
 
 
 class FakeVLLM:

@@ -358,6 +358,8 @@ class Trajectory(BaseModel):
     @classmethod
     def _upgrade(cls, data: Any) -> Any:
         """Schema 1 (and callers still saying ``termination="error"``): the error is classified."""
+        if isinstance(data, dict) and data.get("schema_version", TRAJECTORY_SCHEMA_VERSION) != TRAJECTORY_SCHEMA_VERSION:
+            data = {**data, "schema_version": TRAJECTORY_SCHEMA_VERSION}  # read as, and written back as, the current one
         if isinstance(data, dict) and data.get("termination") == "error":
             data = dict(data)
             text = str(data.get("error") or "")

@@ -108,7 +108,8 @@ class MazeEnv(ToolEnv):
         self._task = Task(id=f"maze-{self.size}-{seed}", instruction="Reach the exit.")
         self.moves = 0
         self.best = self.to_goal[self.pos]   # closest distance to the goal so far (progress pays only new records)
-        text = f"You are in a {self.size}x{self.size} maze. Find the exit.\n{self._view()}"
+        n = len(self.grid)  # size rooms per side, with walls between them: a (2*size+1)-cell grid
+        text = f"You are in a {n}x{n} grid maze; each move goes one cell. Find the exit.\n{self._view()}"
         return StepResult(messages=[Message.user(text)], info={"optimal_moves": self.to_goal[self.pos]})
 
     def _distance(self) -> int:

@@ -34,7 +34,7 @@ from agentgym.registry import make
 from .arpo import ArpoConfig, apply_hard_attribution, arpo_rollout
 from .episodes import EpisodeRecord, EpisodeStart, Sampler, play_episodes
 from .gated import OUTCOME, GatedReward, shape_episode
-from .grpo_parts import exclude_errored, quiet_unscorable, reference_is_policy
+from .grpo_parts import check_trl_internals, exclude_errored, quiet_unscorable, reference_is_policy
 from .schedule import HorizonSchedule, ReplayBuffer, ReplayConfig, replay_old_logprobs
 from .templates import check_chat_template
 from .vllm import VLLMSampler
@@ -227,6 +227,7 @@ class AgentRollout:
 def _trainer_base():
     from trl import GRPOTrainer
 
+    check_trl_internals()  # a TRL whose private hooks changed fails here, saying what changed
     return GRPOTrainer
 
 

@@ -93,4 +93,45 @@ def reference_is_policy(model: Any) -> Iterator[None]:
             grpo_module.create_model_from_path = original
 
 
-__all__ = ["exclude_errored", "quiet_unscorable", "reference_is_policy", "frozen_copy"]
+# TRL internals AgentGRPOTrainer relies on: overridden methods (name -> parameters), a patched module function,
+# and attributes read off the trainer. Checked on first use (check_trl_internals) and by tests/trainers/test_trl_internals.py.
+TRL_METHODS = {
+    "_calculate_rewards": ("self", "inputs", "prompts", "completions", "completion_ids_list"),
+    "_generate_and_score_completions": ("self", "inputs"),
+    "_log_metric": ("self", "name", "value"),
+}
+TRL_MODULE_FUNCTIONS = {"create_model_from_path": ("model_id",)}
+TRL_TRAINER_ATTRIBUTES = ("num_generations", "max_completion_length", "temperature", "top_p", "use_vllm", "rollout_func")
+
+
+def check_trl_internals() -> None:
+    """Raises ``RuntimeError`` naming what changed when the installed TRL no longer has the private methods,
+    module function or attributes agentgym overrides or reads (see ``TRL_METHODS`` above)."""
+    import inspect
+
+    import trl
+    import trl.trainer.grpo_trainer as grpo_module
+
+    cls = grpo_module.GRPOTrainer
+    problems = []
+    for name, params in TRL_METHODS.items():
+        fn = getattr(cls, name, None)
+        if fn is None:
+            problems.append(f"GRPOTrainer.{name} is gone")
+        elif tuple(inspect.signature(fn).parameters)[: len(params)] != params:
+            problems.append(f"GRPOTrainer.{name}{inspect.signature(fn)} no longer takes {params}")
+    for name, params in TRL_MODULE_FUNCTIONS.items():
+        fn = getattr(grpo_module, name, None)
+        if fn is None or tuple(inspect.signature(fn).parameters)[: len(params)] != params:
+            problems.append(f"trl.trainer.grpo_trainer.{name}({', '.join(params)}, ...) is gone or changed")
+    init = inspect.getsource(cls.__init__)
+    problems += [f"GRPOTrainer.__init__ no longer sets self.{a}" for a in TRL_TRAINER_ATTRIBUTES if f"self.{a} =" not in init]
+    if problems:
+        raise RuntimeError(
+            f"trl {trl.__version__} changed private GRPOTrainer internals that agentgym's trainer overrides: "
+            + "; ".join(problems) + ". Install the TRL version agentgym supports (see pyproject.toml, extra `train`) "
+            "or update agentgym/trainers/grpo.py and grpo_parts.py for this TRL.")
+
+
+__all__ = ["exclude_errored", "quiet_unscorable", "reference_is_policy", "frozen_copy", "check_trl_internals",
+           "TRL_METHODS", "TRL_MODULE_FUNCTIONS", "TRL_TRAINER_ATTRIBUTES"]

@@ -1,7 +1,10 @@
 """The ``agentgym`` command line.
 
     agentgym list
+    agentgym info toy/maze
     agentgym eval toy/maze --policy oracle --episodes 20 --out runs/maze-oracle
+    agentgym eval my_envs:Guess --policy random          # your own env class (my_envs.py here)
+    agentgym eval demo/guess --import my_envs --policy random   # a module that registers envs
     agentgym eval toy/maze --model gpt-4.1-mini --episodes 50 --concurrency 16 --out runs/maze-gpt
     agentgym eval toy/maze --model tiny --base-url http://127.0.0.1:8000/v1 --format tags --env-arg size=3
 
@@ -15,6 +18,7 @@ import argparse
 import asyncio
 import json
 import math
+import os
 import shlex
 import sys
 import time
@@ -101,18 +105,51 @@ def parse_env_args(pairs: Sequence[str]) -> dict[str, Any]:
 
 def _cmd_list(args: argparse.Namespace) -> int:
     from .registry import _plugin_errors, list_envs
+    from .requirements import check
 
+    _import_user_modules(args)
     specs = list_envs(args.tag)
     if args.tag and not specs:
         known = sorted({t for s in list_envs() for t in s.tags} | {s.id.split("/")[0] for s in list_envs()})
         raise ConfigError(f"no environment has tag or namespace {args.tag!r}; known: {', '.join(known)}")
     width = max((len(s.id) for s in specs), default=10)
+    missing_any = False
     for s in specs:
-        extra = f"  [needs: {', '.join(s.requirements)}]" if s.requirements else ""
+        missing = [r for r in check(*s.requirements) if not r.installed]
+        missing_any = missing_any or bool(missing)
+        extra = f"  [missing: {', '.join(r.name for r in missing)}: {missing[0].pip}]" if missing else ""
         print(f"{s.id:<{width}}  {s.description}{extra}")
+    if missing_any:
+        print("(envs marked [missing: ...] need the extra named; `agentgym info ENV_ID` shows the details)")
     for name, err in _plugin_errors.items():
         print(f"warning: plugin {name!r} failed to load: {err}", file=sys.stderr)
     return 0
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from .info import env_info, render
+
+    _import_user_modules(args)
+    env_id = _resolve_env_id(args.env_id)
+    info = asyncio.run(env_info(env_id, example=not args.no_example, seed=args.seed))
+    print(info.model_dump_json(indent=2) if args.json else render(info))
+    return 0
+
+
+def _import_user_modules(args: argparse.Namespace) -> None:
+    from .user_envs import import_modules
+
+    import_modules(getattr(args, "imports", None))
+
+
+def _resolve_env_id(env: str) -> str:
+    """An env id, or ``module:Class`` imported and registered (see :mod:`agentgym.user_envs`)."""
+    from .registry import spec
+    from .user_envs import resolve_env
+
+    env_id = resolve_env(env)
+    spec(env_id)  # unknown ids fail here (with close matches), before anything is written
+    return env_id
 
 
 def _build_policy(args: argparse.Namespace, seed: int = 0):
@@ -120,8 +157,12 @@ def _build_policy(args: argparse.Namespace, seed: int = 0):
 
     if args.policy:
         return {"oracle": OraclePolicy, "noop": NoopPolicy, "random": lambda: RandomPolicy(seed=seed)}[args.policy]()
-    from .policies.openai import OpenAIPolicy
+    from .policies.openai import LOCAL_HOSTS, OpenAIPolicy
 
+    local = bool(args.base_url) and any(h in args.base_url for h in LOCAL_HOSTS)
+    if not os.environ.get(args.api_key_env) and not local:
+        raise ConfigError(f"no API key for {args.base_url or 'the OpenAI API'}: set the environment variable "
+                          f"{args.api_key_env} (or name another variable with --api-key-env NAME)")
     sampling: dict[str, Any] = {}
     if args.temperature is not None:
         sampling["temperature"] = args.temperature
@@ -132,12 +173,13 @@ def _build_policy(args: argparse.Namespace, seed: int = 0):
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     from .engine import arun
-    from .registry import check_kwargs, spec
+    from .registry import check_kwargs
     from .run_config import read_config
 
     if args.resume and not args.out:
         raise ConfigError("--resume needs --out: the run directory to continue")
-    spec(args.env_id)  # unknown ids fail here, before anything is written
+    _import_user_modules(args)
+    args.env_id = _resolve_env_id(args.env_id)
     env_kwargs = parse_env_args(args.env_arg)
     check_kwargs(args.env_id, env_kwargs)  # and so do --env-arg keys the env does not take
     if args.format != "openai":
@@ -198,16 +240,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agentgym", description="Build, evaluate and train LLM agents.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("list", help="list registered environments")
+    p = sub.add_parser("list", help="list registered environments (and which need an extra installed)")
     p.add_argument("--tag", help="filter by tag or namespace (e.g. textworld)")
+    _add_import_option(p)
     p.set_defaults(func=_cmd_list)
+
+    p = sub.add_parser("info", help="one environment: arguments, tools, formats, requirements, an example",
+                       formatter_class=_DefaultsHelp)
+    p.add_argument("env_id", help="a registered env id, or module:Class")
+    p.add_argument("--json", action="store_true", help="print the details as JSON")
+    p.add_argument("--no-example", action="store_true", help="do not reset the env for an example observation")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the example observation")
+    _add_import_option(p)
+    p.set_defaults(func=_cmd_info)
 
     p = sub.add_parser("eval", help="evaluate a model or baseline policy on an environment",
                        formatter_class=_DefaultsHelp,
                        description="Runs episodes of ENV_ID and writes a run directory (trajectories.jsonl, "
                                    "summary.json, config.json). Exits 1 when any episode errored (unless "
                                    "--allow-errors), 2 on bad input, 130 when interrupted.")
-    p.add_argument("env_id", help="a registered env id (see `agentgym list`)")
+    p.add_argument("env_id", help="a registered env id (see `agentgym list`), or module:Class / path.py:Class "
+                                  "for your own env class")
+    _add_import_option(p)
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--model", help="model name at an OpenAI-compatible endpoint")
     who.add_argument("--policy", choices=["oracle", "random", "noop"], help="a built-in baseline policy")
@@ -231,7 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--env-arg", action="append", default=[], metavar="KEY=VALUE",
                    help="env constructor argument, repeatable; VALUE is JSON when it parses as JSON")
     p.add_argument("--temperature", type=non_negative_float, help="sampling temperature (default: the server's)")
-    p.add_argument("--max-tokens", type=positive_int, help="completion token limit per turn (default: the server's)")
+    p.add_argument("--max-tokens", type=positive_int,
+                   help="completion token limit per turn (default: what fits the model's context, as the server decides)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_eval)
 
@@ -253,6 +308,11 @@ def build_parser() -> argparse.ArgumentParser:
             p = sub.add_parser(ep.name, help=f"(unavailable: {type(e).__name__})")
             p.set_defaults(func=lambda a, e=e, n=ep.name: _unavailable(n, e))
     return parser
+
+
+def _add_import_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
+                   help="import MODULE first (a module, or path.py, that calls agentgym.register); repeatable")
 
 
 def _unavailable(name: str, err: Exception) -> int:

@@ -5,16 +5,20 @@ Each row is one episode::
     messages  list of OpenAI-format messages: role, content, tool_calls [{id, type: "function",
               function: {name, arguments}}] with ``arguments`` a JSON string (as on the wire),
               tool_call_id, name
-    tools     the env's tools as a JSON string of OpenAI function schemas
+    tools     the env's tools: a list of OpenAI function schemas ({"type": "function",
+              "function": {name, description, parameters}}), each exactly as the model saw it
     env_id, task_id, seed, reward, success, turns, termination
 
-``tools`` is a JSON string because Arrow would merge the differently shaped parameter schemas
-of several envs into one struct (``null`` for every missing field); TRL's ``SFTTrainer``
-decodes a string ``tools`` column before applying the chat template. The agentgym tiny-model
-template renders string ``arguments`` verbatim (HF templates that expect a mapping need
-``json.loads`` first)::
+``tools`` is stored with ``datasets.Json`` (each schema as its own JSON value: Arrow would
+otherwise merge the differently shaped parameter schemas of several envs into one struct,
+``null`` for every missing field) and reads back as a list of dicts, ready for
+``tokenizer.apply_chat_template(row["messages"], tools=row["tools"])`` and TRL's
+``SFTTrainer``. (On ``datasets`` < 4 without ``Json`` it is a JSON string; ``json.loads`` it.)
+The agentgym tiny-model template renders string ``arguments`` verbatim (HF templates that
+expect a mapping need ``json.loads`` first)::
 
     ds = trajectories_to_dataset("runs/maze-oracle/trajectories.jsonl", only_success=True)
+    text = tokenizer.apply_chat_template(ds[0]["messages"], tools=ds[0]["tools"], tokenize=False)
     trainer = SFTTrainer(model=path, train_dataset=ds,
                          args=SFTConfig(assistant_only_loss=True, ...))
 """
@@ -32,6 +36,14 @@ from .types import Message, Trajectory
 TRAJECTORIES_FILE = "trajectories.jsonl"
 
 
+def _json_feature():
+    """``List(Json())`` where ``datasets`` has ``Json`` (a list of dicts on read), else a string column."""
+    import datasets
+
+    json_type = getattr(datasets, "Json", None)
+    return [json_type()] if json_type is not None else datasets.Value("string")
+
+
 def _features():
     from datasets import Features, Value
 
@@ -40,7 +52,7 @@ def _features():
     message = {"role": Value("string"), "content": Value("string"), "tool_calls": [call],
                "tool_call_id": Value("string"), "name": Value("string")}
     return Features({
-        "messages": [message], "tools": Value("string"), "env_id": Value("string"), "task_id": Value("string"),
+        "messages": [message], "tools": _json_feature(), "env_id": Value("string"), "task_id": Value("string"),
         "seed": Value("int64"), "reward": Value("float64"), "success": Value("bool"), "turns": Value("int64"),
         "termination": Value("string"),
     })
@@ -58,7 +70,7 @@ def trajectory_to_row(t: Trajectory) -> dict[str, Any]:
     """One episode as a dataset row (see the module docstring for the columns)."""
     return {
         "messages": [message_to_row(m) for m in t.messages],
-        "tools": json.dumps([spec.to_openai() for spec in t.tools]),
+        "tools": [spec.to_openai() for spec in t.tools],
         "env_id": t.env_id, "task_id": t.task_id, "seed": t.seed, "reward": float(t.reward),
         "success": bool(t.success), "turns": t.turns, "termination": t.termination,
     }
@@ -114,7 +126,11 @@ def trajectories_to_dataset(
         raise ConfigError(f"no episodes to build a dataset from ({why}); "
                           + ("drop only_success=True or collect more episodes" if only_success and trajectories
                              else "run some episodes first (agentgym eval ... --out DIR)"))
-    return datasets.Dataset.from_list([trajectory_to_row(t) for t in kept], features=_features())
+    rows = [trajectory_to_row(t) for t in kept]
+    if getattr(datasets, "Json", None) is None:
+        for row in rows:
+            row["tools"] = json.dumps(row["tools"])
+    return datasets.Dataset.from_list(rows, features=_features())
 
 
 __all__ = ["trajectories_to_dataset", "trajectory_to_row", "message_to_row"]

@@ -7,7 +7,9 @@
     ├── MissingDependencyError  an optional extra is not installed (names the pip command)
     ├── ConfigError             invalid CLI / YAML configuration (names the field)
     └── PolicyError             the model endpoint failed for good (after retries)
-        └── TransientPolicyError  429 / 5xx / timeout: retried with backoff
+        ├── TransientPolicyError  429 / 5xx / timeout: retried with backoff
+        └── ContextLengthError    the conversation no longer fits the model's context: the
+                                  episode ends with termination ``context_length`` (not an error)
 
 Bad *actions* are never exceptions: envs turn them into feedback messages.
 """
@@ -51,3 +53,11 @@ class PolicyError(AgentGymError):
 
 class TransientPolicyError(PolicyError):
     """A failure worth retrying (rate limit, server error, timeout, connection reset)."""
+
+
+class ContextLengthError(PolicyError):
+    """The messages leave no room for a completion in the model's context window.
+
+    Not a failure of the run: the rollout engine ends the episode with termination
+    ``context_length``, as ``max_turns`` ends it at the turn limit.
+    """

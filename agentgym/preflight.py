@@ -6,7 +6,11 @@
 * the env is built once with the run's arguments: a bad value (``--env-arg size=1``), a
   missing extra or a broken constructor is one clear error instead of N errored episodes;
 * an :class:`~agentgym.policies.simple.OraclePolicy` needs an env that implements ``oracle()``
-  and returns a plan for the first seed; otherwise the run is refused.
+  and returns a plan for the first seed; otherwise the run is refused;
+* a policy with a ``preflight()`` coroutine checks itself (``OpenAIPolicy``: the endpoint
+  answers, ``max_tokens`` fits the server's context).
+
+Missing extras are reported before this by :func:`check_requirements` (from the env's spec).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import asyncio
 from typing import Any, Awaitable, Callable, Sequence
 
 from .env import Env
-from .errors import AgentGymError, ConfigError
+from .errors import AgentGymError, ConfigError, MissingDependencyError
 
 _INSTEAD = "use --policy random or --policy noop, or a model (--model), instead"
 
@@ -23,6 +27,14 @@ _INSTEAD = "use --policy random or --policy noop, or a model (--model), instead"
 async def preflight(env_name: str, env_kwargs: dict[str, Any], policy: Any, seeds: Sequence[int],
                     make_env: Callable[[], Awaitable[Env]], timeout: float | None = None) -> None:
     """Builds one env (and probes its oracle when ``policy`` replays it); raises :class:`ConfigError` on bad input."""
+    check_requirements(env_name)
+    if callable(getattr(policy, "preflight", None)):
+        try:
+            await policy.preflight()
+        except BaseException:
+            if callable(getattr(policy, "aclose", None)):  # its HTTP session: no "Unclosed client session"
+                await policy.aclose()
+            raise
     try:
         env = await make_env()
     except AgentGymError:
@@ -39,6 +51,24 @@ async def preflight(env_name: str, env_kwargs: dict[str, Any], policy: Any, seed
             await env.close()
         except Exception:
             pass
+
+
+def check_requirements(env_name: str) -> None:
+    """Raises :class:`MissingDependencyError` with the pip command when a registered env's extra is missing."""
+    from .registry import spec
+    from .requirements import missing_requirements
+
+    try:
+        s = spec(env_name)
+    except AgentGymError:
+        return  # a factory, not an id
+    missing = missing_requirements(s.requirements)
+    if not missing:
+        return
+    first = missing[0]
+    if first.extra:
+        raise MissingDependencyError(first.package, first.extra, env_name)
+    raise ConfigError(f"{env_name} needs {first.name}, which is not installed: {first.pip}")
 
 
 def _replays_oracle(policy: Any) -> bool:
@@ -71,4 +101,4 @@ async def _check_oracle(env_name: str, env: Env, seed: int, timeout: float | Non
                           f"so --policy oracle cannot play it: {_INSTEAD}")
 
 
-__all__ = ["preflight"]
+__all__ = ["preflight", "check_requirements"]

@@ -1,6 +1,7 @@
 """Testing utilities: an env conformance checker and an OpenAI-compatible stub server.
 
     problems = await check_env(agentgym.make("my/env"), seed=0)   # [] when the env conforms
+    problems = check_env_sync(agentgym.make("my/env"))              # the same from a plain script
     with StubOpenAIServer(latency=0.05, fail_first=2) as server:  # real HTTP on 127.0.0.1
         policy = OpenAIPolicy("stub", base_url=server.url)
 
@@ -86,6 +87,31 @@ async def check_env(env: Env, *, seed: int = 0, oracle: bool = True) -> list[str
             if res.success:
                 problems.append("a no-op reply solved the task")
     return problems
+
+
+def check_env_sync(env: Env, *, seed: int = 0, oracle: bool = True, close: bool = True) -> list[str]:
+    """:func:`check_env` for scripts without an event loop; closes ``env`` afterwards unless ``close=False``.
+
+        from agentgym.testing import check_env_sync
+        assert check_env_sync(agentgym.make("demo/guess"), oracle=False) == []
+
+    Inside ``async`` code (a running loop), ``await check_env(env)`` instead.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        raise RuntimeError("check_env_sync() was called inside a running event loop; use `await check_env(env)`")
+
+    async def checked() -> list[str]:
+        try:
+            return await check_env(env, seed=seed, oracle=oracle)
+        finally:
+            if close:
+                await env.close()
+
+    return asyncio.run(checked())
 
 
 # ---------------------------------------------------------------------------- stub server

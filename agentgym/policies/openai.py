@@ -6,6 +6,12 @@
 The env's tools are sent as ``tools``; transient failures (429, 5xx, timeouts, connection
 errors) surface as :class:`TransientPolicyError` and are retried by the rollout engine with
 exponential backoff; anything else is a :class:`PolicyError` that fails the episode.
+
+Context length: the server's ``max_model_len`` (``GET /v1/models``: vLLM and ``agentgym
+serve-model`` report it) is read once. Without ``max_tokens`` the server gives each turn what
+fits; a ``max_tokens`` larger than the context is refused up front, and one that no longer fits
+a long conversation is cut to what fits. When nothing fits any more the policy raises
+:class:`ContextLengthError` and the episode ends with termination ``context_length``.
 """
 
 from __future__ import annotations
@@ -13,20 +19,44 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
+import re
 from typing import Any
 
-from ..errors import ConfigError, MissingDependencyError, PolicyError, TransientPolicyError
+from ..errors import ConfigError, ContextLengthError, MissingDependencyError, PolicyError, TransientPolicyError
 from ..types import Message, ToolSpec, Usage
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]", "0.0.0.0")
+_PROMPT_TOKENS = re.compile(r"(\d+) (?:tokens )?in the messages|messages take (\d+) tokens|messages resulted in (\d+) tokens")
+_CONTEXT = re.compile(r"maximum context length is (\d+)")
+
+
+def _chain(e: BaseException):
+    """``e`` and the exceptions behind it (``__cause__`` / unsuppressed ``__context__``), outermost first."""
+    seen: set[int] = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        yield e
+        e = e.__cause__ or (None if e.__suppress_context__ else e.__context__)
 
 
 def _root_cause(e: BaseException) -> str:
     """`` (cause: ConnectionRefusedError: ...)`` — the SDK's own message can hide it ("Request timed out.")."""
-    root = e
-    while root.__cause__ is not None or (root.__context__ is not None and not root.__suppress_context__):
-        root = root.__cause__ or root.__context__
+    *_, root = _chain(e)
     return "" if root is e else f" (cause: {type(root).__name__}: {root})"
+
+
+def _refusal(e: BaseException) -> str | None:
+    """Why nothing answered, when ``e`` comes from a refused connection or an unknown host, else None.
+
+    The SDK's aiohttp transport reports a refused connection as ``APITimeoutError`` ("Request
+    timed out."); the reason is further down the chain.
+    """
+    for x in _chain(e):
+        if isinstance(x, ConnectionRefusedError) or "Connect call failed" in str(x):
+            return f"connection refused ({x})"
+        if isinstance(x, OSError) and ("Name or service not known" in str(x) or "nodename nor servname" in str(x)):
+            return f"unknown host ({x})"
+    return None
 
 
 def _transport(openai: Any, wanted: str) -> str:
@@ -74,9 +104,14 @@ class OpenAIPolicy:
                 key = "not-needed"  # local servers usually ignore the key
             else:
                 raise ConfigError(
-                    f"no API key: set the environment variable {api_key_env} (or pass --api-key-env NAME "
-                    f"to read another variable) for {base_url or 'the OpenAI API'}"
+                    f"no API key for {base_url or 'the OpenAI API'}: set the environment variable {api_key_env}, "
+                    f"or pass OpenAIPolicy(..., api_key=KEY) or api_key_env=\"OTHER_VARIABLE\" "
+                    "(a local server needs none: base_url=\"http://127.0.0.1:8000/v1\")"
                 )
+        for name in ("max_tokens", "max_completion_tokens"):
+            value = sampling.get(name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ConfigError(f"{name} must be an integer >= 1 (or omitted: what fits), got {value!r}")
         self.transport = _transport(openai, transport)
         self._key, self._timeout = key, timeout
         self._client: Any = None
@@ -84,6 +119,9 @@ class OpenAIPolicy:
         self.tool_choice = tool_choice
         self.sampling = sampling
         self._openai = openai
+        self.context_length: int | None = None   # the server's max_model_len, once read
+        self._context_known = False
+        self._context_read: asyncio.Task | None = None
 
     @property
     def client(self) -> Any:
@@ -106,22 +144,16 @@ class OpenAIPolicy:
             kwargs["tools"] = [t.to_openai() for t in tools]
             if self.tool_choice:
                 kwargs["tool_choice"] = self.tool_choice
-        o = self._openai
+        if self.base_url and not self._context_known and self._budget_key(kwargs):
+            await self.read_context_length()
+        body = {"model": self.model, "messages": [m.to_openai() for m in messages], **kwargs}
         try:
-            # client.post skips the SDK's per-request TypedDict transform (7 ms for a long chat) and
-            # cast_to=dict its ChatCompletion model construction (~0.7 ms): the payload is already
-            # plain wire-format JSON and Message parses the reply itself. Errors still map to the
-            # SDK's exception types.
-            resp = await self.client.post(
-                "/chat/completions", cast_to=dict,
-                body={"model": self.model, "messages": [m.to_openai() for m in messages], **kwargs},
-            )
-        except (o.RateLimitError, o.APITimeoutError, o.APIConnectionError, o.InternalServerError) as e:
-            raise TransientPolicyError(f"{type(e).__name__} from {self.base_url or 'OpenAI'}: {e}{_root_cause(e)}") from e
-        except o.APIStatusError as e:
-            if e.status_code >= 500 or e.status_code == 429:
-                raise TransientPolicyError(f"HTTP {e.status_code} from {self.base_url or 'OpenAI'}: {e}") from e
-            raise PolicyError(f"HTTP {e.status_code} from {self.base_url or 'OpenAI'}: {e.message}") from e
+            resp = await self._post(body)
+        except ContextLengthError as e:
+            fits = self._what_fits(e, kwargs)  # a fixed max_tokens that a long conversation outgrew
+            if fits is None:
+                raise
+            resp = await self._post({**body, self._budget_key(kwargs): fits})
         choices = resp.get("choices") if isinstance(resp, dict) else None
         if not choices or not isinstance(choices[0], dict) or not isinstance(choices[0].get("message"), dict):
             raise TransientPolicyError(f"the endpoint returned no choices: {str(resp)[:200]}")
@@ -135,6 +167,104 @@ class OpenAIPolicy:
                               completion_tokens=usage.get("completion_tokens") or 0)
         return msg
 
+    async def _post(self, body: dict[str, Any]) -> Any:
+        o = self._openai
+        where = self.base_url or "OpenAI"
+        try:
+            # client.post skips the SDK's per-request TypedDict transform (7 ms for a long chat) and
+            # cast_to=dict its ChatCompletion model construction (~0.7 ms): the payload is already
+            # plain wire-format JSON and Message parses the reply itself. Errors still map to the
+            # SDK's exception types.
+            return await self.client.post("/chat/completions", cast_to=dict, body=body)
+        except o.APIConnectionError as e:  # APITimeoutError included
+            refused = _refusal(e)
+            if refused:
+                raise TransientPolicyError(f"cannot connect to {where}: {refused}; is the server running, "
+                                           "and are host and port right?") from e
+            raise TransientPolicyError(f"{type(e).__name__} from {where}: {e}{_root_cause(e)}") from e
+        except (o.RateLimitError, o.InternalServerError) as e:
+            raise TransientPolicyError(f"{type(e).__name__} from {where}: {e}{_root_cause(e)}") from e
+        except o.APIStatusError as e:
+            if e.status_code >= 500 or e.status_code == 429:
+                raise TransientPolicyError(f"HTTP {e.status_code} from {where}: {e}") from e
+            if _is_context_error(e):
+                raise ContextLengthError(f"HTTP {e.status_code} from {where}: {e.message}") from e
+            raise PolicyError(f"HTTP {e.status_code} from {where}: {e.message}") from e
+
+    @staticmethod
+    def _budget_key(kwargs: dict[str, Any]) -> str | None:
+        """The completion-budget field the user set (``max_tokens`` / ``max_completion_tokens``), if any."""
+        return next((k for k in ("max_completion_tokens", "max_tokens") if kwargs.get(k) is not None), None)
+
+    def _what_fits(self, err: ContextLengthError, kwargs: dict[str, Any]) -> int | None:
+        """The completion budget that fits after ``err``, when a smaller one than asked would help."""
+        key = self._budget_key(kwargs)
+        if key is None:
+            return None
+        text = str(err)
+        m = _PROMPT_TOKENS.search(text)
+        context = self.context_length
+        if context is None and (c := _CONTEXT.search(text)):
+            context = int(c.group(1))
+        if not m or context is None:
+            return None
+        prompt = int(next(g for g in m.groups() if g))
+        room = context - prompt
+        return room if 1 <= room < kwargs[key] else None
+
+    async def preflight(self) -> None:
+        """Checks, once before a run, that the endpoint answers and that ``max_tokens`` fits its context.
+
+        Raises :class:`ConfigError` when nothing listens at ``base_url`` (connection refused) or
+        ``max_tokens`` alone exceeds the server's context; other answers (no ``/models`` route)
+        leave the checks to the chat requests.
+        """
+        if self.base_url:
+            await self.read_context_length(refused_is_error=True)
+
+    async def read_context_length(self, *, refused_is_error: bool = False) -> int | None:
+        """The server's context length (``max_model_len`` of this model in ``GET /v1/models``), read once.
+
+        ``None`` when the server does not report it (the OpenAI API does not). A ``max_tokens``
+        that alone exceeds it is a :class:`ConfigError`.
+        """
+        if not self._context_known:
+            loop = asyncio.get_running_loop()
+            if self._context_read is None or self._context_read.get_loop() is not loop:
+                self._context_read = loop.create_task(self._fetch_context_length())
+            answered, value, refused = await asyncio.shield(self._context_read)
+            if refused and refused_is_error:
+                self._context_read = None
+                raise ConfigError(f"cannot connect to {self.base_url}: {refused}. Is the server running "
+                                  "(e.g. `agentgym serve-model DIR --port 8000`), and are host and port right? "
+                                  "Nothing was written.")
+            if answered:
+                self.context_length, self._context_known = value, True
+            else:
+                self._context_read = None  # ask again next time (the server may be starting)
+        key = self._budget_key(self.sampling)
+        if key and self.context_length and self.sampling[key] >= self.context_length:
+            raise ConfigError(f"{key}={self.sampling[key]} leaves no room for the messages: the model "
+                              f"{self.model!r} at {self.base_url} has a context of {self.context_length} tokens "
+                              f"(prompt + completion); ask for fewer, or omit it to get what fits each turn")
+        return self.context_length
+
+    async def _fetch_context_length(self) -> tuple[bool, int | None, str | None]:
+        """``(answered, max_model_len, refusal)``: whether the server answered, its length, why it did not."""
+        o = self._openai
+        try:
+            listing = await self.client.get("/models", cast_to=dict)
+        except o.APIConnectionError as e:
+            return False, None, _refusal(e)  # None: a timeout, not a refusal (the server may be busy)
+        except Exception:  # no /models route, a key it refuses...: the chat request will say why
+            return True, None, None
+        rows = listing.get("data") if isinstance(listing, dict) else None
+        for row in rows if isinstance(rows, list) else []:
+            if isinstance(row, dict) and row.get("id") == self.model:
+                value = row.get("max_model_len")
+                return True, (value if isinstance(value, int) and value > 0 else None), None
+        return True, None, None
+
     async def aclose(self) -> None:
         """Closes the current loop's client; the next ``act`` opens a new one."""
         client, self._client, self._loop = self._client, None, None
@@ -143,3 +273,11 @@ class OpenAIPolicy:
                 await client.close()
             except RuntimeError:  # its event loop is already closed: nothing left to release
                 pass
+        self._context_read = None  # bound to the old loop
+
+
+def _is_context_error(e: Any) -> bool:
+    """An HTTP 400 that says the conversation does not fit the model's context (vLLM, OpenAI, serve-model)."""
+    body = getattr(e, "body", None)
+    code = body.get("code") if isinstance(body, dict) else None
+    return code == "context_length_exceeded" or "maximum context length" in str(getattr(e, "message", ""))

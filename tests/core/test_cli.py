@@ -43,15 +43,17 @@ def test_bad_input_exits_2_with_message(argv, message, capsys, tmp_path, monkeyp
     assert not (tmp_path / "runs").exists()  # failed before anything was written
 
 
-def test_unreachable_endpoint_fails_clearly_and_resumes(tmp_path, capsys):
+def test_unreachable_endpoint_is_refused_before_the_run(tmp_path, capsys):
     from agentgym.testing import free_port
 
+    out = tmp_path / "run"
     args = ["eval", "toy/maze", "--model", "m", "--base-url", f"http://127.0.0.1:{free_port()}/v1", "--episodes", "2",
-            "--out", str(tmp_path), "--no-progress", "--max-turns", "2"]
-    assert main(args) == 1
+            "--out", str(out), "--no-progress", "--max-turns", "2"]
+    assert main(args) == 2
     err = capsys.readouterr().err
-    assert "every episode failed" in err and "--resume" in err
-    assert main(args) == 2 and "resume" in capsys.readouterr().err  # refuses to overwrite
+    assert "cannot connect to" in err and "connection refused" in err and "Is the server running" in err
+    assert "APITimeoutError" not in err and "event loop" not in err and "Unclosed" not in err
+    assert not out.exists()
 
 
 def test_parse_env_args():

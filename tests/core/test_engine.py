@@ -164,14 +164,17 @@ async def test_fatal_http_error_is_not_retried():
         assert t.termination == "policy_error" and "401" in t.error and len(server.requests) == 1
 
 
-async def test_unreachable_base_url_then_resume_completes(tmp_path):
+async def test_unreachable_base_url_is_refused_then_errored_episodes_resume(tmp_path):
     from agentgym.testing import free_port
 
     dead = f"http://127.0.0.1:{free_port()}/v1"
-    s = await arun("toy/maze", OpenAIPolicy("stub", base_url=dead), episodes=3, out=tmp_path, progress=False,
-                   retries=1, max_turns=2)
-    assert s.errors == 3 and f"from {dead}" in s.first_error and "ConnectionRefusedError" in s.first_error
-    with StubOpenAIServer() as server:
+    with pytest.raises(ConfigError, match=rf"cannot connect to {dead}: connection refused"):
+        await arun("toy/maze", OpenAIPolicy("stub", base_url=dead), episodes=3, out=tmp_path, progress=False)
+    assert not any(tmp_path.iterdir())  # refused before anything was written
+    with StubOpenAIServer(fail_first=6, fail_status=500) as server:  # answers, then fails 3 episodes x 2 attempts
+        s = await arun("toy/maze", OpenAIPolicy("stub", base_url=server.url), episodes=3, out=tmp_path,
+                       progress=False, retries=1, max_turns=2, concurrency=1)
+        assert s.errors == 3 and f"InternalServerError from {server.url}" in s.first_error
         s2 = await arun("toy/maze", OpenAIPolicy("stub", base_url=server.url), episodes=3, out=tmp_path,
                         progress=False, resume=True, max_turns=2)
     assert s2.errors == 0 and s2.episodes == 3

@@ -34,8 +34,10 @@ async def test_rows_are_openai_messages_with_tools(oracle_run):
     assert json.loads(call["function"]["arguments"])["direction"] in {"north", "south", "east", "west"}
     tool_msg = row["messages"][3]
     assert tool_msg["role"] == "tool" and tool_msg["tool_call_id"] == call["id"]
-    tools = json.loads(row["tools"])
+    tools = row["tools"]  # a list of OpenAI function schemas, exactly as the model saw them
     assert {t["function"]["name"] for t in tools} == {"look", "move"}
+    move = next(t for t in tools if t["function"]["name"] == "move")
+    assert move == agentgym.make("toy/maze").tools[1].to_openai()  # no nulls merged in by Arrow
     # a run directory works too, and Trajectory objects give the same rows
     from agentgym.engine import load_trajectories
 
@@ -68,6 +70,18 @@ async def test_only_success_and_clear_errors(tmp_path):
         trajectories_to_dataset(bad)
 
 
+async def test_tools_column_feeds_apply_chat_template(oracle_run, tiny_path):
+    from transformers import AutoTokenizer
+
+    ds = trajectories_to_dataset(oracle_run)
+    tok = AutoTokenizer.from_pretrained(tiny_path)
+    row = ds[0]
+    text = tok.apply_chat_template(row["messages"], tools=row["tools"], tokenize=False)
+    for t in row["tools"]:  # every schema is in the prompt, as the template renders it
+        assert json.dumps(t["function"]["name"]) in text or t["function"]["name"] in text
+    assert '"enum": ["north", "south", "east", "west"]' in text and "null" not in text
+
+
 async def test_one_sft_step_with_assistant_only_loss(oracle_run, tiny_path, tmp_path):
     trl = pytest.importorskip("trl", reason="needs trl: pip install 'agentgym[train]'")
     import torch
@@ -83,7 +97,7 @@ async def test_one_sft_step_with_assistant_only_loss(oracle_run, tiny_path, tmp_
     trainer = trl.SFTTrainer(model=model, args=args, train_dataset=ds, processing_class=tok)
     # TRL tokenized each episode exactly as the chat template does, tools included, and masked all but the replies
     row = trainer.train_dataset[0]
-    messages, tools = ds[0]["messages"], json.loads(ds[0]["tools"])
+    messages, tools = ds[0]["messages"], ds[0]["tools"]
     expected = tok.apply_chat_template(messages, tools=tools, return_dict=True, return_assistant_tokens_mask=True)
     assert row["input_ids"] == expected["input_ids"]
     mask = [int(label != -100) for label in row["labels"]]

@@ -171,6 +171,7 @@ async def arun(
     env_kwargs: dict[str, Any] | None = None,
     config: dict[str, Any] | None = None,
     warn_errors: bool = True,
+    infra_retries: int = 2,
 ) -> RunSummary:
     """Runs many episodes with bounded concurrency; writes the run directory when ``out`` is set.
 
@@ -187,11 +188,16 @@ async def arun(
             :class:`ConfigError` naming the difference, and nothing is written.
         warn_errors: log one warning line (logger ``agentgym``) naming the errored episodes and
             the first error; the summary carries them too (``errors``, ``errored_episodes``, ``first_error``).
+        infra_retries: an episode that ends as ``infra_error`` (env server gone, worker or sandbox
+            died) is played again on a fresh env with the same seed, at most this many times; the
+            trajectory kept is the last attempt's, with ``timings["infra_retries"]`` when it was retried.
 
     Before anything is written the env is built once (a bad argument value fails here, once)
     and an :class:`~agentgym.policies.simple.OraclePolicy` is refused on an env without an oracle.
     """
     _check_run_values(episodes, concurrency, max_turns, timeout, retries)
+    if infra_retries < 0:
+        raise ConfigError(f"infra_retries must be >= 0, got {infra_retries}")
     env_kwargs = dict(env_kwargs or {})
     env_name = env if isinstance(env, str) else getattr(env, "__name__", "custom")
     model_name = getattr(policy, "name", type(policy).__name__)
@@ -232,9 +238,16 @@ async def arun(
             await one(i)
 
     async def one(i: int) -> None:
-        ep = await Episode.make(factory, max_turns=max_turns, episode=i, model=model_name, env_id=env_name)
-        await _timed(_reset_and_play(ep, policy, seeds[i], None, retries), ep, timeout)
-        traj = await ep.close()
+        for attempt in range(infra_retries + 1):
+            ep = await Episode.make(factory, max_turns=max_turns, episode=i, model=model_name, env_id=env_name)
+            await _timed(_reset_and_play(ep, policy, seeds[i], None, retries), ep, timeout)
+            traj = await ep.close()
+            if attempt:
+                traj.timings["infra_retries"] = float(attempt)
+            if traj.termination != "infra_error" or attempt == infra_retries:
+                break
+            log.info("agentgym: episode %d ended as infra_error (%s); retrying with seed %s", i,
+                     (traj.error or "").splitlines()[0][:200], seeds[i])
         results[i] = traj
         if writer:
             writer.write(traj)

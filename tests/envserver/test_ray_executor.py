@@ -68,7 +68,7 @@ async def test_dead_actor_is_an_infra_error_and_the_run_goes_on(local_ray):
 
     try:
         summary = await agentgym.arun(pool.factory(), KillFirst(), episodes=6, concurrency=2, progress=False,
-                                      warn_errors=False)
+                                      warn_errors=False, infra_retries=0)
         assert summary.episodes == 6 and summary.errors >= 1
         assert summary.terminations.get("infra_error") == summary.errors
         assert "Ray actor" in summary.first_error

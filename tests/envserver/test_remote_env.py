@@ -13,6 +13,7 @@ import pytest
 
 import agentgym
 from agentgym import Message, OraclePolicy
+from agentgym.engine import load_trajectories
 from agentgym.remote import RemoteEnv, RemoteEnvError, ServerUnreachableError, SessionLostError
 
 from conftest import running_server
@@ -98,7 +99,7 @@ async def test_expired_session_is_session_lost():
             await env.step(Message.assistant("look"))
 
 
-async def test_killed_worker_ends_its_episodes_as_infra_errors_and_the_run_goes_on():
+async def test_killed_worker_ends_its_episodes_as_infra_errors_and_the_run_goes_on(tmp_path):
     with running_server("toy/maze", env_args={"size": 4}, workers=2, ttl=60) as (url, app):
         host = app.state.host
 
@@ -122,7 +123,7 @@ async def test_killed_worker_ends_its_episodes_as_infra_errors_and_the_run_goes_
                 return Actor()
 
         summary = await agentgym.arun(lambda: RemoteEnv(url), KillOnce(), episodes=6, concurrency=3,
-                                      progress=False, warn_errors=False)
+                                      progress=False, warn_errors=False, infra_retries=0)
         assert summary.episodes == 6
         # the sessions of the killed worker (episodes running there then) fail; every other one succeeds
         assert 1 <= summary.errors <= 3 and round(summary.success_rate * 6) == 6 - summary.errors
@@ -134,6 +135,13 @@ async def test_killed_worker_ends_its_episodes_as_infra_errors_and_the_run_goes_
         env = RemoteEnv(url)
         assert (await env.reset(seed=1)).messages and all(host.alive())
         await env.close()
+        # with the engine's bounded retry (the default), the lost episodes are replayed with their seeds
+        summary = await agentgym.arun(lambda: RemoteEnv(url), KillOnce(), episodes=6, concurrency=3,
+                                      progress=False, warn_errors=False, out=tmp_path / "run")
+        assert summary.errors == 0 and summary.success_rate == 1.0
+        retried = [t for t in load_trajectories(tmp_path / "run" / "trajectories.jsonl")
+                   if t.timings.get("infra_retries")]
+        assert retried and all(t.success for t in retried)
 
 
 async def test_openenv_client_drives_an_agentgym_server(maze_server):

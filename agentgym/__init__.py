@@ -36,6 +36,7 @@ _LAZY = {
     "NoopPolicy": "agentgym.policies.simple",
     "trajectories_to_dataset": "agentgym.datasets",
     "GymnasiumEnv": "agentgym.gym_bridge",
+    "RemoteEnv": "agentgym.remote",
 }
 
 

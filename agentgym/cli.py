@@ -179,11 +179,17 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if args.resume and not args.out:
         raise ConfigError("--resume needs --out: the run directory to continue")
     _import_user_modules(args)
-    args.env_id = _resolve_env_id(args.env_id)
     env_kwargs = parse_env_args(args.env_arg)
-    check_kwargs(args.env_id, env_kwargs)  # and so do --env-arg keys the env does not take
+    env: Any = _remote_factory(args, env_kwargs) if args.remote else None
+    if env is None:
+        if not args.env_id:
+            raise ConfigError("give an ENV_ID, or --remote URL for an env served by `agentgym serve`")
+        args.env_id = _resolve_env_id(args.env_id)
+        check_kwargs(args.env_id, env_kwargs)  # and so do --env-arg keys the env does not take
     if args.format != "openai":
         env_kwargs["format"] = args.format
+    if env is None and args.executor == "ray":
+        env = _ray_factory(args, env_kwargs)
     saved = read_config(Path(args.out)) if args.resume else None
     first_seed = args.seed if args.seed is not None else ((saved or {}).get("seeds") or [0])[0]
     policy = _build_policy(args, first_seed)
@@ -196,7 +202,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     resume_cmd = _resume_command(args, out)
     try:
         summary = asyncio.run(arun(
-            args.env_id, policy, episodes=episodes, seed=args.seed, concurrency=args.concurrency,
+            env or args.env_id, policy, episodes=episodes, seed=args.seed, concurrency=args.concurrency,
             max_turns=args.max_turns, timeout=args.timeout, retries=args.retries, out=out, resume=args.resume,
             progress=not args.no_progress, env_kwargs=env_kwargs, config={"base_url": args.base_url},
             warn_errors=False,
@@ -218,6 +224,39 @@ def _cmd_eval(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 0 if args.allow_errors else 1
     return 0
+
+
+def _remote_factory(args: argparse.Namespace, env_kwargs: dict[str, Any]) -> Any:
+    """``--remote URL``: every episode is a RemoteEnv session on that server."""
+    import os
+
+    from .remote import RemoteEnv, fetch_schema
+
+    if env_kwargs or args.format != "openai" or args.executor != "local":
+        raise ConfigError("--remote runs the env the server was started with: --env-arg, --format and --executor "
+                          "belong on `agentgym serve` (or on the server's own machines)")
+    token = os.environ.get(args.token_env) or None
+    served = fetch_schema(args.remote, token)["spec"]["id"]
+    if args.env_id and args.env_id != served:
+        raise ConfigError(f"{args.remote} serves {served}, not {args.env_id}: drop ENV_ID or point --remote elsewhere")
+    args.env_id = served
+
+    def factory() -> RemoteEnv:
+        return RemoteEnv(args.remote, token, max_turns=args.max_turns)
+
+    factory.__name__ = served
+    return factory
+
+
+def _ray_factory(args: argparse.Namespace, env_kwargs: dict[str, Any]) -> Any:
+    """``--executor ray``: envs held by Ray actors (``--ray-address``; a local Ray instance without it)."""
+    from .executors import RayEnvPool
+
+    pool = RayEnvPool(args.env_id, env_kwargs, actors=args.ray_actors, address=args.ray_address,
+                      max_turns=args.max_turns)
+    factory = pool.factory()
+    factory.__name__ = args.env_id  # type: ignore[attr-defined]
+    return factory
 
 
 def _resume_command(args: argparse.Namespace, out: str) -> str:
@@ -259,8 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Runs episodes of ENV_ID and writes a run directory (trajectories.jsonl, "
                                    "summary.json, config.json). Exits 1 when any episode errored (unless "
                                    "--allow-errors), 2 on bad input, 130 when interrupted.")
-    p.add_argument("env_id", help="a registered env id (see `agentgym list`), or module:Class / path.py:Class "
-                                  "for your own env class")
+    p.add_argument("env_id", nargs="?", help="a registered env id (see `agentgym list`), or module:Class / path.py:Class "
+                                             "for your own env class (optional with --remote)")
     _add_import_option(p)
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--model", help="model name at an OpenAI-compatible endpoint")
@@ -288,7 +327,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-tokens", type=positive_int,
                    help="completion token limit per turn (default: what fits the model's context, as the server decides)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--remote", metavar="URL", help="evaluate on the env served at URL (`agentgym serve`); ENV_ID optional")
+    p.add_argument("--token-env", default="AGENTGYM_SERVER_TOKEN", help="environment variable holding --remote's token")
+    p.add_argument("--executor", choices=["local", "ray"], default="local",
+                   help="where envs run: this process, or Ray actors (agentgym[ray])")
+    p.add_argument("--ray-address", default=None, help="Ray cluster address (`auto`, ray://host:10001); "
+                                                        "default: a local Ray instance")
+    p.add_argument("--ray-actors", type=positive_int, default=2, help="Ray actors holding envs (--executor ray)")
     p.set_defaults(func=_cmd_eval)
+
+    from .server.cli import add_parser as add_serve_command
+    add_serve_command(sub)
 
     try:
         from .models.cli import add_parser as add_model_commands

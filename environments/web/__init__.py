@@ -37,7 +37,6 @@ def register_envs() -> None:
     common = dict(max_turns=15, requirements=["playwright"])
     register("web/shop", "agentgym.environments.web.env:WebEnv", sites=["shop"], tags=["web", "browser", "tools"],
              description="Shopping tasks in a real browser on a self-hosted store (SQLite copy per episode).", **common)
-    return  # forum, calendar, all and tasks follow
     register("web/forum", "agentgym.environments.web.env:WebEnv", sites=["forum"], tags=["web", "browser", "tools"],
              description="Forum tasks (posts, comments, votes, moderation) in a real browser.", **common)
     register("web/calendar", "agentgym.environments.web.env:WebEnv", sites=["calendar"],

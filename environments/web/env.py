@@ -251,6 +251,8 @@ class WebEnv(ToolEnv):
         twin.web_task, twin.answer_text = self.web_task, self.answer_text
         urls, active, state, forms = await self.pool.call(self.session.url_and_cookies)
         await asyncio.to_thread(twin._prepare_sites, self.web_task, dict(self.dbs))
+        for name, url in self.urls.items():   # web/tasks may serve the twin from another port
+            urls = [u.replace(url, twin.urls.get(name, url), 1) if u.startswith(url) else u for u in urls]
         twin.session = twin._new_session()
         await self.pool.call(twin.session.open, urls[0], None, state)
         await self.pool.call(twin.session.restore, urls, active, forms)
@@ -393,7 +395,8 @@ class WebEnv(ToolEnv):
         """
         self.answer_text = text
         result = await evaluate(self.web_task.get("eval") or {}, answer=text, url=self.session.page.url,
-                                resolve=self.resolve, read_page=self._read_page, query_db=self.query_db)
+                                resolve=self.resolve, read_page=self._read_page, query_db=self.query_db,
+                                requests=list(self.session.requests))
         verdict = "The task is solved." if result.success else "The task is not solved."
         return ToolResult(content=f"Answer recorded. {verdict}", reward=result.score, done=True,
                           success=result.success, channels={"outcome": result.score},

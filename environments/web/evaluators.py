@@ -106,7 +106,8 @@ def check_contents(value: str, required: dict[str, Any]) -> bool:
 
 async def evaluate(ev: dict[str, Any], *, answer: str | None, url: str, resolve: Callable[[str], str],
                    read_page: Callable[[str, str], Awaitable[str]],
-                   query_db: Callable[[str, str], Awaitable[list[list[Any]]]]) -> EvalResult:
+                   query_db: Callable[[str, str], Awaitable[list[list[Any]]]],
+                   requests: list[tuple[str, str, str]] | None = None) -> EvalResult:
     """Scores one finished episode. ``resolve`` turns ``__SITE__`` placeholders into URLs,
     ``read_page(url, locator)`` evaluates a locator in the episode's browser, ``query_db(site, sql)``
     queries the episode's own database."""
@@ -142,7 +143,68 @@ async def evaluate(ev: dict[str, Any], *, answer: str | None, url: str, resolve:
                 rows = await query_db(item["site"], item["sql"])
                 ok = [list(r) for r in rows] == [list(r) for r in item["expected"]]
                 checks.append({"type": kind, "ok": ok, "sql": item["sql"][:200], "rows": rows[:5]})
+        elif kind == "agent_response":
+            ok, why = agent_response_ok(pred, ev.get("agent_response") or {})
+            checks.append({"type": kind, "ok": ok, "why": why})
+        elif kind == "network_event":
+            for item in ev.get("network_events") or []:
+                ok = any(network_event_ok(r, item, resolve) for r in requests or [])
+                checks.append({"type": kind, "ok": ok, "expected": str(item.get("url"))[:200]})
         else:
             checks.append({"type": kind, "ok": False, "error": f"unknown eval type {kind!r}"})
     score = 1.0 if checks and all(c["ok"] for c in checks) else 0.0
     return EvalResult(score=score, checks=checks)
+
+
+def agent_response_ok(answer: str, expected: dict[str, Any]) -> tuple[bool, str]:
+    """WebArena-Verified's answer check: the answer is JSON ``{"task_type", "status", "retrieved_data"}``."""
+    import json
+
+    try:
+        got = json.loads(answer)
+    except (json.JSONDecodeError, RecursionError):
+        return False, "the answer is not the JSON object WebArena-Verified expects"
+    if not isinstance(got, dict):
+        return False, "the answer must be a JSON object"
+    if str(got.get("task_type", got.get("performed_operation", ""))).lower() != str(expected.get("task_type", "")).lower():
+        return False, "task_type differs"
+    if str(got.get("status", "")).upper() != str(expected.get("status", "SUCCESS")).upper():
+        return False, "status differs"
+    want = expected.get("retrieved_data")
+    if want is None:
+        return True, ""
+    have = got.get("retrieved_data")
+    if not isinstance(have, list) or len(have) != len(want):
+        return False, "retrieved_data differs in length"
+    for h, w in zip(sorted(map(str, have)), sorted(map(str, want))):
+        if normalize(h) != normalize(w):
+            return False, f"retrieved_data item {h!r} is not {w!r}"
+    return True, ""
+
+
+def network_event_ok(request: tuple[str, str, str], expected: dict[str, Any], resolve: Callable[[str], str]) -> bool:
+    """One recorded request against a WebArena-Verified ``NetworkEventEvaluator`` expectation."""
+    method, url, body = request
+    if expected.get("http_method") and method.upper() != str(expected["http_method"]).upper():
+        return False
+    urls = expected.get("url")
+    urls = urls if isinstance(urls, list) else [urls]
+    ignored = set(expected.get("ignored_query_params") or [])
+    p = urlsplit(url)
+    pq = {k: v for k, v in parse_qs(p.query).items() if k not in ignored}
+    for alt in urls:
+        r = urlsplit(resolve(str(alt)))
+        rq = {k: v for k, v in parse_qs(r.query).items() if k not in ignored}
+        rq.update({k: v for k, v in (expected.get("query_params") or {}).items()})
+        if p.path.rstrip("/") == r.path.rstrip("/") and all(pq.get(k) == list(v) for k, v in rq.items()):
+            break
+    else:
+        return False
+    form = {k: v[0] for k, v in parse_qs(body).items()} if body else {}
+    for key, value in (expected.get("post_data") or {}).items():
+        leaf = key.split(".")[-1].strip("$[]'\"")
+        if not any(k == leaf or k.endswith(f"[{leaf}]") for k in form) or not any(
+                normalize(v) == normalize(str(value)) for k, v in form.items() if k == leaf or k.endswith(f"[{leaf}]")):
+            if str(value) not in body:
+                return False
+    return True

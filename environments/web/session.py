@@ -46,6 +46,7 @@ class BrowserSession:
         self.blocked: list[str] = []
         self.status: dict[int, int] = {}
         self._hidden = 0
+        self.requests: list[tuple[str, str, str]] = []   # (method, url, post data) of allowed requests
 
     # ------------------------------------------------------------------ lifecycle
     async def open(self, start_url: str, cookies: list[dict] | None = None, storage_state: dict | None = None) -> None:
@@ -101,6 +102,9 @@ class BrowserSession:
         url = route.request.url
         scheme = url.split(":", 1)[0].lower()
         if scheme in ("data", "blob", "about") or origin(url) in self.allowed:
+            if scheme.startswith("http") and len(self.requests) < 2000:
+                req = route.request
+                self.requests.append((req.method, url, (req.post_data or "")[:5000]))
             await route.continue_()
             return
         self.blocked.append(url[:200])

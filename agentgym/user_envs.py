@@ -94,9 +94,16 @@ def resolve_env(env: str) -> str:
             raise ConfigError(f"{module_name} has no attribute {attr!r}"
                               + (f"; env classes there: {', '.join(found)}" if found else ""))
         obj = getattr(obj, part)
+    from .env import Env
+
+    if inspect.isclass(obj) and not issubclass(obj, Env):
+        raise ConfigError(f"{env} is a class but not an agentgym Env (subclass agentgym.Env or agentgym.ToolEnv)")
     if not callable(obj):
-        raise ConfigError(f"{env} is not a class or factory (got {type(obj).__name__})")
+        raise ConfigError(f"{env} is not an Env class or a factory function (got {type(obj).__name__})")
+    names = {f"{getattr(obj, '__module__', '')}:{getattr(obj, '__qualname__', '')}", f"{module_name}:{attr}"}
     for s in list_envs():
+        if s.entry_point in names:
+            return s.id
         try:
             if load_entry_point(s.entry_point) is obj:
                 return s.id

@@ -2,15 +2,22 @@
 
     agentgym textworld pregen --env textworld/cooking --n 50 --set recipe=2 --set go=6 --set open=true
     agentgym textworld pregen --env textworld/coin_collector --n 20 --split test --set level=10
+    agentgym textworld pregen --env textworld/cooking --n 50 --jobs 4     # 4 worker processes
     agentgym textworld cache
+
+Games are generated in parallel by worker processes (default: one per CPU, at most one per
+game): TextWorld's generator is not thread-safe, so each process runs its own engine thread.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
 
@@ -28,22 +35,56 @@ def parse_settings(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
-def pregen(env_id: str, n: int, split: str, start: int, settings: dict[str, Any], out=None) -> list[str]:
-    """Generates games ``start .. start+n-1`` of ``split`` for ``env_id``; returns their files."""
-    import agentgym
+def default_jobs() -> int:
+    """Worker processes for pregen: the CPUs this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
+
+def _generate(settings: Any, index: int, split: str, cache_root: str) -> tuple[int, str, int, int, float]:
+    """One game, in a worker process (its own engine thread); returns what the report line needs."""
+    from .cache import GameCache
     from .games import ensure_game
+
+    t0 = time.perf_counter()
+    game = ensure_game(settings, index, split, GameCache(cache_root))
+    return index, game.path, len(game.walkthrough), game.max_score, time.perf_counter() - t0
+
+
+def pregen(env_id: str, n: int, split: str, start: int, settings: dict[str, Any], out=None,
+           jobs: int | None = None) -> list[str]:
+    """Generates games ``start .. start+n-1`` of ``split`` for ``env_id``; returns their files in index order.
+
+    ``jobs`` worker processes (default :func:`default_jobs`) generate games side by side; with one
+    job (or one game) everything runs in this process.
+    """
+    import agentgym
 
     env = agentgym.make(env_id, split=split, **settings)
     out = out or sys.stdout
-    files = []
-    for index in range(start, start + n):
-        t0 = time.perf_counter()
-        game = ensure_game(env.settings, index, env.split, env.cache)
-        files.append(game.path)
-        print(f"[{index - start + 1}/{n}] {env_id} {split} #{index}: {len(game.walkthrough)}-step walkthrough, "
-              f"max score {game.max_score} ({time.perf_counter() - t0:.1f}s) {game.path}", file=out)
-    return files
+    jobs = max(1, min(jobs or default_jobs(), n))
+    indices = list(range(start, start + n))
+    files: dict[int, str] = {}
+
+    def report(done: int, row: tuple[int, str, int, int, float]) -> None:
+        index, path, steps, max_score, seconds = row
+        files[index] = path
+        print(f"[{done}/{n}] {env_id} {split} #{index}: {steps}-step walkthrough, max score {max_score} "
+              f"({seconds:.1f}s) {path}", file=out, flush=True)
+
+    root = str(env.cache.root)
+    if jobs == 1:
+        for done, index in enumerate(indices, 1):
+            report(done, _generate(env.settings, index, env.split, root))
+    else:
+        # spawn: a forked child would inherit the parent's engine thread state half-way
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(_generate, env.settings, index, env.split, root) for index in indices]
+            for done, future in enumerate(as_completed(futures), 1):
+                report(done, future.result())
+    return [files[i] for i in indices]
 
 
 def _pregen(args: argparse.Namespace) -> int:
@@ -53,8 +94,11 @@ def _pregen(args: argparse.Namespace) -> int:
     if args.n < 1:
         print("error: --n must be >= 1", file=sys.stderr)
         return 2
+    if args.jobs is not None and args.jobs < 1:
+        print("error: --jobs must be >= 1", file=sys.stderr)
+        return 2
     try:
-        pregen(args.env, args.n, args.split, args.start, parse_settings(args.set or []))
+        pregen(args.env, args.n, args.split, args.start, parse_settings(args.set or []), jobs=args.jobs)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -82,6 +126,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--start", type=int, default=0, help="first game index (= reset seed) to generate")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="a difficulty option, e.g. recipe=2, go=6, open=true, level=10, rewards=sparse")
+    p.add_argument("--jobs", type=int, default=None,
+                   help=f"worker processes generating games side by side (default: the CPUs here, {default_jobs()})")
     p.set_defaults(func=_pregen)
     c = sub.add_parser("cache", help="show how many games are cached")
     c.set_defaults(func=_cache)

@@ -1,12 +1,12 @@
-"""The hand-written bug tasks of the bundled libraries, and the script that turns them into rows.
+"""The bundled tasks: hand-written bugs (:mod:`.bugs`) plus generated ones, turned into validated rows.
 
-    python -m agentgym.environments.swe.bundled          # rewrites environments/swe/data/tasks.jsonl
+    python -m agentgym.environments.swe.bundled [--runs 3] [--sandbox bwrap]   # rewrites data/tasks.jsonl
 
-Each :class:`BugSpec` names a library file, a snippet of the correct code and the buggy code
-that replaces it, the tests to hide at ``base_commit`` (``test_patch`` adds them back) and an
-issue-style problem statement. The gold ``patch`` is the diff buggy -> correct; FAIL_TO_PASS
+For a :class:`~.bugs.BugSpec` the gold ``patch`` is the diff buggy -> correct; FAIL_TO_PASS
 and PASS_TO_PASS come from running the library's tests with and without the fix (here, on the
-host: it is our own code). ``agentgym swe validate`` re-checks every row in a sandbox.
+host: it is our own code). Then :data:`GENERATED` tasks per library come from the mutation
+generator (:mod:`.generate`, seed :data:`GENERATE_SEED`), minus any that repeat a hand-written
+bug; the generator validates them in a sandbox. ``agentgym swe validate`` re-checks every row.
 """
 
 from __future__ import annotations
@@ -16,110 +16,15 @@ import json
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
+from .bugs import SPECS, BugSpec
 from .logs import parse_log_pytest
 from .repos import commit_library, commit_task_base, git, library_files
 from .rows import BUNDLED_TASKS, validate_row
 
-
-@dataclass(frozen=True)
-class BugSpec:
-    id: str
-    library: str
-    file: str
-    correct: str
-    buggy: str
-    hidden: tuple[str, ...]  # "tests/test_x.py::test_name" removed at base_commit
-    statement: str
-    hints: str = ""
-
-
-SEMVER = "semverlite"
-SPECS: tuple[BugSpec, ...] = (
-    BugSpec("semverlite-1", SEMVER, "semverlite/version.py",
-            "        a, b = int(left), int(right)\n", "        a, b = left, right\n",
-            ("tests/test_version.py::test_numeric_prerelease_identifiers_compare_numerically",),
-            "Pre-release numbers are compared as text\n\n`Version.parse(\"1.0.0-rc.2\") < Version.parse(\"1.0.0-rc.10\")` "
-            "returns False. Per semver 2.0 section 11, identifiers consisting of only digits are compared "
-            "numerically, so rc.2 must sort before rc.10."),
-    BugSpec("semverlite-2", SEMVER, "semverlite/version.py",
-            "    if not left:\n        return 1\n    if not right:\n        return -1\n",
-            "    if not left:\n        return -1\n    if not right:\n        return 1\n",
-            ("tests/test_version.py::test_prerelease_is_lower_than_release",),
-            "Release versions sort below their pre-releases\n\n`Version.parse(\"1.0.0-alpha\") < Version.parse(\"1.0.0\")` "
-            "is False, and `sorted()` puts 1.0.0 before 1.0.0-rc.1. A pre-release has lower precedence than the "
-            "normal version with the same major, minor and patch."),
-    BugSpec("semverlite-3", SEMVER, "semverlite/ranges.py",
-            "    if major > 0 or minor is None:\n        high = Version(major + 1)\n",
-            "    if major >= 0 or minor is None:\n        high = Version(major + 1)\n",
-            ("tests/test_ranges.py::test_caret_zero_major_locks_minor",
-             "tests/test_ranges.py::test_caret_zero_minor_locks_patch"),
-            "Caret ranges on 0.x versions allow breaking minor upgrades\n\n`satisfies(\"0.3.0\", \"^0.2.3\")` is True "
-            "but should be False: for a 0.x version the caret allows only patch-level changes "
-            "(^0.2.3 means >=0.2.3 <0.3.0, and ^0.0.3 means >=0.0.3 <0.0.4)."),
-    BugSpec("semverlite-4", SEMVER, "semverlite/ranges.py",
-            "    high = Version(major + 1) if minor is None else Version(major, minor + 1)\n"
-            "    return [Comparator(\">=\", low), Comparator(\"<\", high)]\n\n\ndef _x_range",
-            "    high = Version(major + 1)\n"
-            "    return [Comparator(\">=\", low), Comparator(\"<\", high)]\n\n\ndef _x_range",
-            ("tests/test_ranges.py::test_tilde_allows_patch_changes",),
-            "Tilde ranges accept new minor versions\n\n`satisfies(\"1.3.0\", \"~1.2.3\")` returns True. A tilde range "
-            "with a minor version must only allow patch-level changes: ~1.2.3 means >=1.2.3 <1.3.0."),
-    BugSpec("semverlite-5", SEMVER, "semverlite/version.py",
-            "        return Version(self.major, self.minor + 1, 0)\n",
-            "        return Version(self.major, self.minor + 1, self.patch)\n",
-            ("tests/test_version.py::test_bump_minor_resets_patch",),
-            "bump_minor keeps the patch number\n\n`Version.parse(\"1.4.2\").bump_minor()` gives 1.5.2; the next minor "
-            "release of 1.4.2 is 1.5.0."),
-    BugSpec("semverlite-6", SEMVER, "semverlite/version.py",
-            "        pre = tuple(match[\"pre\"].split(\".\")) if match[\"pre\"] else ()\n        _check_prerelease(pre, text)\n",
-            "        pre = tuple(match[\"pre\"].split(\".\")) if match[\"pre\"] else ()\n",
-            ("tests/test_version.py::test_parse_rejects_leading_zero_in_numeric_prerelease",),
-            "Leading zeros accepted in numeric pre-release identifiers\n\n`Version.parse(\"1.2.3-rc.01\")` succeeds. "
-            "Semver forbids leading zeros in numeric identifiers, so it should raise InvalidVersion "
-            "(alphanumeric identifiers such as `0a` stay valid)."),
-    BugSpec("semverlite-7", SEMVER, "semverlite/version.py",
-            "        return hash((self.release, self.prerelease))\n",
-            "        return hash((self.release, self.prerelease, self.build))\n",
-            ("tests/test_version.py::test_build_metadata_ignored_in_equality_and_hash",),
-            "Equal versions hash differently\n\n`Version.parse(\"1.0.0+one\") == Version.parse(\"1.0.0+two\")` is True, "
-            "but a set of the two holds two elements. Build metadata does not take part in precedence, so equal "
-            "versions must have equal hashes."),
-    BugSpec("semverlite-8", SEMVER, "semverlite/ranges.py",
-            "version > best[0]", "version < best[0]",
-            ("tests/test_ranges.py::test_max_satisfying_picks_highest",
-             "tests/test_ranges.py::test_max_satisfying_returns_input_spelling"),
-            "max_satisfying returns the lowest match\n\n`max_satisfying([\"1.2.3\", \"1.9.0\", \"1.4.0\"], \"^1.2.0\")` "
-            "returns '1.2.3'; it should return the highest version in the range, '1.9.0'."),
-    BugSpec("semverlite-9", SEMVER, "semverlite/ranges.py",
-            "\"<=\": [Comparator(\"<\", ceiling)]", "\"<=\": [Comparator(\"<=\", floor)]",
-            ("tests/test_ranges.py::test_partial_less_than_or_equal",
-             "tests/test_ranges.py::test_hyphen_range_partial_upper_bound"),
-            "<= with a partial version excludes most of that version\n\n`satisfies(\"1.2.9\", \"<=1.2\")` is False. "
-            "A partial version stands for all its patch releases, so <=1.2 must accept every 1.2.x "
-            "(it means <1.3.0). Hyphen ranges with a partial upper bound (\"1.2 - 2.3\") have the same problem."),
-    BugSpec("semverlite-10", SEMVER, "semverlite/ranges.py",
-            "c.version.release == version.release", "c.version.major == version.major",
-            ("tests/test_ranges.py::test_prerelease_allowed_when_named",),
-            "Pre-releases of other versions slip into ranges\n\n`satisfies(\"1.2.4-rc.1\", \">=1.2.3-rc.1 <2.0.0\")` "
-            "is True. A pre-release should only match when a comparator names a pre-release of the same "
-            "major.minor.patch (here 1.2.3)."),
-    BugSpec("semverlite-11", SEMVER, "semverlite/version.py",
-            "            text += \"+\" + \".\".join(self.build)\n",
-            "            text += \"-\" + \".\".join(self.build)\n",
-            ("tests/test_version.py::test_str_round_trip",),
-            "str() loses build metadata separator\n\n`str(Version.parse(\"1.2.3+exp.sha.5114f85\"))` gives "
-            "'1.2.3-exp.sha.5114f85', which is a different (pre-release) version. Build metadata must be "
-            "written after a '+'."),
-    BugSpec("semverlite-12", SEMVER, "semverlite/version.py",
-            "            parts[-1] = str(int(parts[-1]) + 1)\n",
-            "            parts[-1] = parts[-1] + \"1\"\n",
-            ("tests/test_version.py::test_bump_prerelease",),
-            "bump_prerelease appends digits instead of incrementing\n\n`Version.parse(\"1.4.3-rc.0\").bump_prerelease()` "
-            "gives 1.4.3-rc.01 (which is not even a valid version); it should give 1.4.3-rc.1."),
-)
+GENERATED = {"semverlite": 16, "calendarlite": 20}   # generated tasks per library
+GENERATE_SEED = 2025
 
 
 def remove_tests(source: str, names: list[str]) -> str:
@@ -199,8 +104,38 @@ def build_row(spec: BugSpec) -> dict:
     return row
 
 
-def main() -> None:
+def _changes(patch: str) -> frozenset[str]:
+    return frozenset(line for line in patch.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---"))
+
+
+async def generated_rows(handwritten: list[dict], runs: int = 3, sandbox: str = "auto") -> list[dict]:
+    """The generated tasks of every library in :data:`GENERATED` (validated, none repeating a hand-written bug)."""
+    from .generate import generate_tasks
+    from .repos import LIBRARIES_DIR
+
+    known = {_changes(row["patch"]) for row in handwritten}
+    rows = []
+    for library, n in GENERATED.items():
+        report = await generate_tasks(LIBRARIES_DIR / library, n + 2, GENERATE_SEED, files=library_files(library),
+                                      name=library, repo_path=f"bundled:{library}", repo_name=f"agentgym/{library}",
+                                      runs=runs, sandbox=sandbox, progress=print)
+        fresh = [row for row in report.rows if _changes(row["patch"]) not in known]
+        if len(fresh) < n:
+            raise RuntimeError(f"{library}: only {len(fresh)} generated tasks (wanted {n}); invalid: {report.invalid}")
+        rows += fresh[:n]
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+    import asyncio
+
+    parser = argparse.ArgumentParser(description="rebuild the bundled SWE tasks")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--sandbox", default="auto", choices=["docker", "bwrap", "auto"])
+    args = parser.parse_args(argv)
     rows = [build_row(spec) for spec in SPECS]
+    rows += asyncio.run(generated_rows(rows, args.runs, args.sandbox))
     BUNDLED_TASKS.parent.mkdir(parents=True, exist_ok=True)
     BUNDLED_TASKS.write_text("".join(json.dumps(row, sort_keys=True) + "\n" for row in rows))
     print(f"wrote {len(rows)} tasks to {BUNDLED_TASKS}")

@@ -13,12 +13,12 @@ def bundled():
 
 
 def test_bundled_rows_load_in_swebench_shape(bundled):
-    assert len(bundled) >= 12
+    assert len(bundled) >= 50
     row = bundled[0].to_row()
     assert set(REQUIRED_FIELDS) <= set(row)
     assert isinstance(row["FAIL_TO_PASS"], str) and json.loads(row["FAIL_TO_PASS"]) == bundled[0].fail_to_pass
     assert row["patch"].startswith("diff --git")
-    assert all(t.repo_path == "bundled:semverlite" for t in bundled)
+    assert {t.repo_path for t in bundled} == {"bundled:semverlite", "bundled:calendarlite"}
 
 
 def test_sources_jsonl_json_list_and_dataset_agree(bundled, tmp_path):

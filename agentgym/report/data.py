@@ -44,9 +44,9 @@ class RunData:
 
     def page_data(self) -> dict[str, Any]:
         """Everything but the full trajectories (those are chunked by the renderer)."""
-        return {"name": self.name, "path": self.path, "kind": self.kind, "groups": self.groups,
-                "episodes": self.episodes, "metrics": self.metrics, "summary": self.summary,
-                "notes": self.notes, "files": self.files}
+        return finite({"name": self.name, "path": self.path, "kind": self.kind, "groups": self.groups,
+                       "episodes": self.episodes, "metrics": self.metrics, "summary": self.summary,
+                       "notes": self.notes, "files": self.files})
 
 
 def load_run(path: str | Path, name: str | None = None) -> RunData:
@@ -87,22 +87,22 @@ def _read_json(path: Path) -> dict[str, Any]:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
-    return _finite(data) if isinstance(data, dict) else {}
+    return finite(data) if isinstance(data, dict) else {}
 
 
 def _as_dict(traj: Any) -> dict[str, Any]:
-    data = traj.model_dump(mode="json") if hasattr(traj, "model_dump") else dict(traj)
-    return _finite(data)
+    """Plain data of a trajectory (NaN/inf stay: the renderer replaces them only in chunks that have them)."""
+    return traj.model_dump(mode="json") if hasattr(traj, "model_dump") else dict(traj)
 
 
-def _finite(value: Any) -> Any:
+def finite(value: Any) -> Any:
     """NaN/inf become None: the page's JSON must parse in a browser."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: finite(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_finite(v) for v in value]
+        return [finite(v) for v in value]
     return value
 
 
@@ -118,7 +118,7 @@ def read_metrics(path: Path) -> dict[str, list[Any]]:
             rows.append(row)
     keys = ["step"] + sorted({k for r in rows for k, v in r.items()
                               if k != "step" and isinstance(v, (int, float)) and not isinstance(v, bool)})
-    return {k: [_finite(r.get(k)) if isinstance(r.get(k), (int, float)) else None for r in rows] for k in keys}
+    return {k: [finite(r.get(k)) if isinstance(r.get(k), (int, float)) else None for r in rows] for k in keys}
 
 
 def tool_calls(record: dict[str, Any]) -> int:

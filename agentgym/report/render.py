@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..errors import ConfigError
-from .data import RunData, load_run
+from .data import RunData, finite, load_run
 
 CHUNK = 100                  # episodes per compressed block
 MAX_SCREENSHOT_BYTES = 4_000_000
@@ -41,7 +41,11 @@ def _json_for_html(data: Any) -> str:
 
 
 def _pack(records: list[dict[str, Any]]) -> str:
-    raw = json.dumps(records, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    try:
+        text = json.dumps(records, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:  # a NaN/inf reward: browsers' JSON has no such numbers
+        text = json.dumps(finite(records), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    raw = text.encode("utf-8")
     return base64.b64encode(gzip.compress(raw, compresslevel=6, mtime=0)).decode("ascii")
 
 

@@ -48,23 +48,24 @@ function route() {
 function notes(run) {
   return run.notes.map(n => h("div", {class: "note " + n.level}, h("b", {}, n.title + ": "), n.text));
 }
+const SMALL = {w: 220, h: 100};
 function groupCard(run, ri, g) {
   const [lo, hi] = g.success_ci95;
   const errs = Object.entries(g.errors);
   return h("div", {class: "card group"},
     h("h3", {}, `${g.env || "(env)"} · ${g.model || "(model)"}`),
-    kv([["episodes", g.episodes],
+    h("div", {class: "cardbody"}, kv([["episodes", g.episodes],
         ["success", h("span", {}, h("b", {}, pct(g.success_rate)), ` (${g.successes}/${g.episodes}; 95% CI ${pct(lo)}–${pct(hi)}) `,
           h("span", {class: "bar", style: `width:${Math.round(80 * g.success_rate)}px`}))],
         ["mean reward", fmt(g.mean_reward)], ["mean turns", fmt(g.mean_turns, 2)],
         ...Object.entries(g.channels).map(([k, v]) => ["channel " + k, fmt(v) + " / episode"]),
         ["episode ends", Object.entries(g.terminations).map(([k, v]) => `${v} ${k}`).join(", ")]]),
+      h("div", {class: "plots"}, histogramPlot("turns", g.turns_hist, SMALL), histogramPlot("tokens", g.tokens_hist, SMALL),
+        histogramPlot("tool calls", g.tool_calls_hist, SMALL), histogramPlot("reward", g.reward_hist, SMALL))),
     errs.length ? h("div", {}, h("h3", {}, "errors by termination"), h("table", {class: "grid"},
       h("tr", {}, h("th", {}, "termination"), h("th", {}, "count"), h("th", {}, "first error"), h("th", {}, "")),
       errs.map(([term, e]) => h("tr", {}, h("td", {}, term), h("td", {class: "num"}, e.count), h("td", {}, h("pre", {}, e.first_error)),
-        h("td", {}, h("button", {class: "btn", onclick: () => filterTo(ri, {env: g.env, term})}, "show")))))) : null,
-    h("div", {class: "plots"}, histogramPlot("turns", g.turns_hist), histogramPlot("tokens", g.tokens_hist),
-      histogramPlot("tool calls", g.tool_calls_hist), histogramPlot("reward", g.reward_hist)));
+        h("td", {}, h("button", {class: "btn", onclick: () => filterTo(ri, {env: g.env, term})}, "show")))))) : null);
 }
 const STAGES = [["base", "random init"], ["before", "before training"], ["sft", "after SFT"], ["after", "after training"], ["grpo", "after SFT + GRPO"]];
 function stageTable(s) {
@@ -77,8 +78,23 @@ function stageTable(s) {
         h("td", {class: "num"}, fmt(r.episodes)), h("td", {class: "num"}, fmt(r.mean_reward)), h("td", {class: "num"}, fmt(r.mean_turns, 2)),
         h("td", {class: "num"}, fmt(r.mean_tool_calls, 2))); })));
 }
+function overview() {
+  const rows = RUNS.flatMap((run, ri) => run.groups.map(g => [run, ri, g]));
+  if (!rows.length) return null;
+  return h("table", {class: "grid overview"},
+    h("tr", {}, ["run", "env", "model", "episodes", "success (95% CI)", "", "mean reward", "mean turns", "errors"].map(c => h("th", {}, c))),
+    rows.map(([run, ri, g]) => { const errs = Object.values(g.errors).reduce((a, e) => a + e.count, 0);
+      return h("tr", {}, h("td", {}, run.name), h("td", {}, g.env), h("td", {}, g.model), h("td", {class: "num"}, g.episodes),
+        h("td", {class: "num"}, `${pct(g.success_rate)} (${pct(g.success_ci95[0])}–${pct(g.success_ci95[1])})`),
+        h("td", {}, h("span", {class: "ci"}, h("span", {class: "ci-range", style: `left:${100 * g.success_ci95[0]}%;width:${100 * (g.success_ci95[1] - g.success_ci95[0])}%`}),
+          h("span", {class: "ci-point", style: `left:${100 * g.success_rate}%`}))),
+        h("td", {class: "num"}, fmt(g.mean_reward)), h("td", {class: "num"}, fmt(g.mean_turns, 2)),
+        h("td", {class: "num" + (errs ? " bad" : "")}, errs)); }));
+}
 function renderSummary() {
   const root = $("view-summary");
+  const o = overview();
+  if (o) root.append(o);
   RUNS.forEach((run, ri) => root.append(h("div", {class: "run"},
     h("h2", {}, `${run.name} `, h("span", {class: "muted"}, `${run.kind} run · ${run.path}`)),
     notes(run), stageTable(run.summary),
@@ -239,10 +255,11 @@ async function openTrajectory(ri, row) {
   root.replaceChildren(h("div", {},
     h("button", {class: "btn back", onclick: () => history.length > 1 ? history.back() : (location.hash = "episodes")}, "← back"),
     h("h2", {}, `${RUNS[ri].name} · episode ${t.episode} · `, okMark(t.success)),
-    kv([["env", t.env_id || t.env], ["task", t.task_id ?? "–"], ["seed", fmt(t.seed)], ["model", t.model || "–"],
+    h("div", {class: "facts"}, [["env", t.env_id || t.env], ["task", t.task_id ?? "–"], ["seed", fmt(t.seed)], ["model", t.model || "–"],
       ["reward", fmt(t.reward)], ["turns", fmt(t.turns)], ["ended", t.termination],
-      ["tokens in/out", `${(t.usage || {}).prompt_tokens || 0}/${(t.usage || {}).completion_tokens || 0}`],
-      ...(t.error ? [["error", h("pre", {class: "bad"}, t.error)]] : [])]),
+      ["tokens in/out", `${(t.usage || {}).prompt_tokens || 0}/${(t.usage || {}).completion_tokens || 0}`]].map(([k, v]) =>
+        h("span", {class: "fact"}, h("span", {class: "muted"}, k + " "), v))),
+    t.error ? h("pre", {class: "bad"}, t.error) : null,
     flatMask(t),
     h("div", {id: "steps"}, steps(t).map((s, i) => h("div", {class: "step", "data-step": i},
       h("div", {class: "head"}, h("b", {}, i === 0 ? "reset" : `step ${i}`), h("span", {}, "reward " + fmt(s.reward)),

@@ -35,3 +35,11 @@ def bwrap_backend() -> str:
     if reason:
         pytest.skip(reason)
     return "bwrap"
+
+
+@pytest.fixture
+def docker_backend() -> str:
+    reason = backend_skip_reason("docker")
+    if reason:
+        pytest.skip(reason)
+    return "docker"

@@ -10,6 +10,7 @@ import agentgym
 from agentgym.types import Message
 
 from agentgym.environments.swe.rows import load_tasks
+from swe_helpers import left_behind
 
 
 def eval_cli(*args, cwd):
@@ -18,15 +19,6 @@ def eval_cli(*args, cwd):
                             stderr=subprocess.PIPE, text=True, cwd=cwd)
     out, err = proc.communicate(timeout=900)
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), proc.pid
-
-
-def left_behind(pid: int) -> list[str]:
-    found = []
-    for kind in ("ps", "volume ls"):
-        done = subprocess.run(["docker", *kind.split(), *(["-a"] if kind == "ps" else []), "-q", "--filter",
-                               f"label=agentgym.pid={pid}"], capture_output=True, text=True, timeout=60)
-        found += done.stdout.split()
-    return found
 
 
 @pytest.mark.docker

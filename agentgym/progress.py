@@ -164,7 +164,8 @@ def train_progress_callback(log_file: str | Path | None = None, *, stage: str = 
                                                                       if isinstance(v, (int, float, str))}}) + "\n")
             if self.bar is not None and self.bar.bar is not None:
                 figures = {label: logs[key] for key, label in TRAIN_FIGURES if isinstance(logs.get(key), (int, float))}
-                self.bar.bar.set_postfix_str("  ".join(f"{k} {_fmt(v)}" for k, v in figures.items()), refresh=True)
+                if figures:  # the final log (runtime, flos) keeps the last step's figures on the bar
+                    self.bar.bar.set_postfix_str("  ".join(f"{k} {_fmt(v)}" for k, v in figures.items()), refresh=True)
             message = self.watch.update(logs)
             if message:
                 self.warnings.append(message)

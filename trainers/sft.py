@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 from typing import Any, Sequence
 
 from agentgym.registry import make
@@ -117,10 +118,16 @@ def sft_trainer(model: Any, tokenizer: Any, rows: list[dict[str, Any]], *, out_d
 
 def sft(model: Any, tokenizer: Any, rows: list[dict[str, Any]], *, out_dir: str, epochs: float = 1.0,
         learning_rate: float = 1e-3, batch_size: int = 16, max_length: int = 1024, seed: int = 0,
-        progress: bool = True) -> Any:
-    """Fine-tunes ``model`` on ``rows`` with assistant-only loss; returns the trained model."""
+        progress: bool = True, log_file: str | Path | None = None) -> Any:
+    """Fine-tunes ``model`` on ``rows`` with assistant-only loss; returns the trained model.
+
+    With ``log_file`` the terminal shows one ``SFT`` bar and TRL's per-step dicts go to that file."""
     trainer = sft_trainer(model, tokenizer, rows, out_dir=out_dir, epochs=epochs, learning_rate=learning_rate,
                           batch_size=batch_size, max_length=max_length, seed=seed, progress=progress)
+    if log_file is not None:
+        from agentgym.progress import use_train_progress
+
+        use_train_progress(trainer, log_file, stage="SFT", enabled=progress)
     trainer.train()
     return trainer.model
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from .data import RunData, load_run
 from .diagnose import ZeroSignalWatch, training_notes
-from .readme import finish_run, readme_text
+from .readme import finish_run, readme_text, run_end_text
 from .render import build_report, load_runs, render
 from .server import ReportServer
 
 __all__ = ["build_report", "render", "load_run", "load_runs", "RunData", "ReportServer", "training_notes",
-           "ZeroSignalWatch", "finish_run", "readme_text"]
+           "ZeroSignalWatch", "finish_run", "readme_text", "run_end_text"]

@@ -73,3 +73,27 @@ def finish_run(run_dir: str | Path) -> dict[str, Path]:
     readme.write_text(readme_text(run), encoding="utf-8")
     report = build_report([root], root / "report.html")
     return {"readme": readme, "report": report}
+
+
+def run_end_text(run_dir: str | Path) -> str:
+    """The short table a finished train run prints: held-out success per stage, warnings, where the files are.
+
+        print(run_end_text("runs/maze-grpo"))
+    """
+    from ..progress import end_table
+
+    root = Path(run_dir)
+    run = load_run(root)
+    rows = []
+    for label, r in stage_rows(run.summary):
+        lo, hi = (r.get("success_ci95") or [None, None])[:2]
+        rows.append((f"held-out {label}", f"{_pct(r['success_rate'])}  (95% CI {_pct(lo)}-{_pct(hi)}, "
+                                          f"{r.get('episodes', '?')} episodes)"))
+    steps = (run.summary.get("train") or {}).get("steps")
+    if steps is not None:
+        rows.append(("training steps", str(steps)))
+    rows += [(f"warning: {n['title']}", n["text"]) for n in run.notes if n["level"] == "warn"]
+    files = [(label, root / name) for label, name in (("report", "report.html"), ("readme", "README.md"),
+                                                      ("metrics", "metrics.jsonl"), ("log", "train.log"))
+             if (root / name).exists()]
+    return end_table(rows, [*files, ("run directory", root)])

@@ -39,11 +39,17 @@ MAX_EPISODES = 1_000_000
 
 async def with_retries(
     fn: Callable[..., Awaitable[Any]], *args: Any, retries: int = 4, base_delay: float = 0.5,
-    max_delay: float = 8.0, **kwargs: Any,
+    max_delay: float = 8.0, failed: TransientPolicyError | None = None, **kwargs: Any,
 ) -> Any:
-    """Calls ``fn``; retries :class:`TransientPolicyError` with jittered exponential backoff."""
+    """Calls ``fn``; retries :class:`TransientPolicyError` with jittered exponential backoff.
+
+    ``failed``: the error of a first attempt the caller already made (it counts as attempt 1).
+    """
     for attempt in range(retries + 1):
         try:
+            if failed is not None:
+                e, failed = failed, None
+                raise e
             return await fn(*args, **kwargs)
         except TransientPolicyError as e:
             if attempt == retries:
@@ -112,24 +118,30 @@ async def play(ep: Episode, policy: Any, *, retries: int = 4) -> None:
     except Exception as e:
         ep.end("policy_error", error_text(e, trace=not isinstance(e, PolicyError)), cause="policy")
         return
-    act, messages, clock = actor.act, ep.traj.messages, time.perf_counter
-    while not ep.finished:
-        if ep.traj.turns >= ep.max_turns:
-            ep.end("max_turns")
-            return
-        t = clock()
-        try:
-            action = await with_retries(act, list(messages), ep.traj.tools, retries=retries)
-        except ContextLengthError:  # the conversation outgrew the model's context: an end, not an error
-            ep.policy_s += clock() - t
-            ep.end("context_length")
-            return
-        except Exception as e:  # recorded, never aborts a run
-            ep.policy_s += clock() - t
-            ep.end("policy_error", error_text(e, trace=not isinstance(e, PolicyError)), cause="policy")
-            return
-        ep.policy_s += clock() - t
-        await ep.step(action)
+    act, messages, tools, clock, step = actor.act, ep.traj.messages, ep.traj.tools, time.perf_counter, ep.step
+    spent = 0.0
+    try:
+        while not ep.finished:
+            if ep.traj.turns >= ep.max_turns:
+                ep.end("max_turns")
+                return
+            t = clock()
+            try:
+                try:
+                    action = await act(list(messages), tools)
+                except TransientPolicyError as e:  # the first attempt failed: retry with backoff
+                    action = await with_retries(act, list(messages), tools, retries=retries, failed=e)
+            except ContextLengthError:  # the conversation outgrew the model's context: an end, not an error
+                ep.end("context_length")
+                return
+            except Exception as e:  # recorded, never aborts a run
+                ep.end("policy_error", error_text(e, trace=not isinstance(e, PolicyError)), cause="policy")
+                return
+            finally:
+                spent += clock() - t
+            await step(action)
+    finally:
+        ep.policy_s += spent
 
 
 async def _within(coro: Awaitable[Any], timeout: float) -> Any:

@@ -24,6 +24,7 @@ from .env import Env
 from .types import Message, StepResult, Task, ToolSpec, Trajectory, jsonable
 
 EnvFactory = Callable[[], "Env | Awaitable[Env]"]
+_clock = time.perf_counter
 
 
 def error_text(e: BaseException, *, trace: bool = False) -> str:
@@ -32,6 +33,21 @@ def error_text(e: BaseException, *, trace: bool = False) -> str:
     if trace and e.__traceback__ is not None:
         line += "\n" + "".join(traceback.format_tb(e.__traceback__)[-3:])
     return line
+
+
+_PLAIN = (bool, float, type(None))
+_BIG = 1 << 64
+
+
+def _flat(info: dict) -> bool:
+    """True for the common info dict of short ASCII text keys and bool/float/small-int/ASCII values: it needs
+    no :func:`jsonable` walk (a copy is enough)."""
+    for k, v in info.items():
+        cls = v.__class__
+        if k.__class__ is not str or not k.isascii() or not (
+                cls in _PLAIN or (cls is int and -_BIG < v < _BIG) or (cls is str and v.isascii())):
+            return False
+    return True
 
 
 class Episode:
@@ -43,7 +59,7 @@ class Episode:
         max_turns: actions after which the episode ends with ``max_turns``.
     """
 
-    __slots__ = ("env", "traj", "finished", "max_turns", "policy_s", "_t0", "_env_s", "_closed")
+    __slots__ = ("env", "traj", "finished", "max_turns", "policy_s", "_t0", "_env_s", "_closed", "_tokens")
 
     def __init__(self, env: Env | None, traj: Trajectory, max_turns: int):
         self.env, self.traj, self.max_turns = env, traj, max_turns
@@ -52,6 +68,7 @@ class Episode:
         self._t0 = time.perf_counter()
         self._env_s = 0.0
         self._closed = False
+        self._tokens = False  # an action carried a local policy's token record (folded at the end)
 
     # ------------------------------------------------------------------ start
     @classmethod
@@ -125,26 +142,44 @@ class Episode:
         """Records the policy's action as a turn without executing it (e.g. one cut by a token budget)."""
         traj = self.traj
         traj.messages.append(action)
-        traj.turns += 1
+        fields = traj.__dict__  # hot path: plain field writes, skipping pydantic's __setattr__ (values are typed already)
+        fields["turns"] += 1
         if action.usage is not None:
-            traj.usage = traj.usage + action.usage
+            fields["usage"] = traj.usage + action.usage
+        if action.tokens is not None:
+            self._tokens = True
 
     async def step(self, action: Message) -> StepResult | None:
         """Records ``action``, executes it and records the env's reply; ends the episode on ``done``,
-        truncation or the turn limit. Returns the env's result (``None`` when the env broke)."""
-        self.add_action(action)
-        t = time.perf_counter()
+        truncation or the turn limit. Returns the env's result (``None`` when the env broke).
+
+        The hot path of every rollout: :meth:`add_action` and :meth:`record` are inlined.
+        """
+        fields = self.traj.__dict__  # plain field access/writes, skipping pydantic's __setattr__ (values are typed)
+        fields["messages"].append(action)
+        turns = fields["turns"] = fields["turns"] + 1
+        if action.usage is not None:
+            fields["usage"] = fields["usage"] + action.usage
+        if action.tokens is not None:
+            self._tokens = True
+        t = _clock()
         try:
             result = await self.env.step(action)
         except Exception as e:  # env.step never raises on bad actions: this is an env/infra failure
-            self._env_s += time.perf_counter() - t
+            self._env_s += _clock() - t
             self.end("infra_error", error_text(e, trace=True), cause="step")
             return None
-        self._env_s += time.perf_counter() - t
-        self.record(result)
+        self._env_s += _clock() - t
+        fields["messages"].extend(result.messages)
+        fields["rewards"].append(result.reward)
+        fields["channels"].append(dict(result.channels))
+        info = result.info
+        fields["infos"].append(dict(info) if not info or _flat(info) else jsonable(info))
+        if result.success is not None:
+            fields["success"] = bool(result.success)
         if result.done:
             self.end("done")
-        elif result.truncated or self.traj.turns >= self.max_turns:
+        elif result.truncated or turns >= self.max_turns:
             self.end("max_turns")
         return result
 
@@ -154,9 +189,10 @@ class Episode:
         traj.messages.extend(result.messages)
         traj.rewards.append(result.reward)
         traj.channels.append(dict(result.channels))
-        traj.infos.append(jsonable(result.info) if result.info else {})
+        info = result.info
+        traj.infos.append(dict(info) if not info or _flat(info) else jsonable(info))
         if result.success is not None:
-            traj.success = bool(result.success)
+            traj.__dict__["success"] = bool(result.success)
 
     def end(self, termination: str, error: str | None = None, cause: str | None = None) -> None:
         """Ends the episode; failures (``policy_error``/``infra_error``) keep the first one recorded."""
@@ -177,7 +213,7 @@ class Episode:
             self.end("infra_error", error_text(e, trace=True), cause="fork")
             return None
         twin = Episode(env, self.traj.model_copy(deep=True), self.max_turns)
-        twin._t0, twin._env_s, twin.policy_s = self._t0, self._env_s, self.policy_s
+        twin._t0, twin._env_s, twin.policy_s, twin._tokens = self._t0, self._env_s, self.policy_s, self._tokens
         return twin
 
     # ------------------------------------------------------------------ end
@@ -195,9 +231,10 @@ class Episode:
     def finish(self) -> Trajectory:
         """Sets the summed reward and the timings; folds a local policy's token records."""
         traj = self.traj
-        traj.reward = sum(traj.rewards)
-        traj.timings = {"total_s": time.perf_counter() - self._t0, "policy_s": self.policy_s, "env_s": self._env_s}
-        if not traj.tokens:
+        fields = traj.__dict__
+        fields["reward"] = sum(traj.rewards)
+        fields["timings"] = {"total_s": _clock() - self._t0, "policy_s": self.policy_s, "env_s": self._env_s}
+        if self._tokens and not traj.tokens:
             traj.fold_message_tokens()
         return traj
 

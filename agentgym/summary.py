@@ -1,4 +1,6 @@
-"""Run summaries: success rate with a Wilson 95% interval, rewards, turns, errors, channels.
+"""Run summaries — the one place they are built: eval runs (:class:`RunSummary`, ``summary.json`` of
+``agentgym eval``), held-out evaluations of a local model (:class:`HeldOutSummary`) and training jobs
+(:class:`TrainSummary`, ``summary.json`` of ``agentgym train``).
 
     summary = summarize(trajectories, env="toy/maze", model="oracle")
     summary.success_rate, summary.success_ci95
@@ -8,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Iterable
+from typing import Any, Iterable
 
 from pydantic import BaseModel, Field
 
@@ -26,7 +28,25 @@ def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float,
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-class RunSummary(BaseModel):
+class _ItemAccess:
+    """``summary["success_rate"]`` as well as ``summary.success_rate`` (these summaries were plain dicts once)."""
+
+    def __getitem__(self, key: str) -> Any:
+        if key in type(self).model_fields:  # type: ignore[attr-defined]
+            return getattr(self, key)
+        raise KeyError(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __contains__(self, key: str) -> bool:
+        return key in type(self).model_fields and getattr(self, key) is not None  # type: ignore[attr-defined]
+
+
+class RunSummary(_ItemAccess, BaseModel):
     """``summary.json`` of a run directory."""
 
     env: str
@@ -132,3 +152,38 @@ def summarize(trajs: Iterable[Trajectory], *, env: str, model: str, wall_time: f
         first_error=errors[0].error if errors else None,
         errored_episodes=[t.episode if t.episode is not None else i for i, t in enumerate(trajs) if is_error(t)],
     )
+
+
+class HeldOutSummary(RunSummary):
+    """A held-out evaluation of a local model during training (``before``/``after`` of :class:`TrainSummary`)."""
+
+    mean_tool_calls: float = 0.0
+    distinct_tasks: int | None = None
+
+
+class TrainStats(_ItemAccess, BaseModel):
+    steps: int = 0
+    runtime_s: float | None = None
+    replayed: int = 0
+
+
+class TrainSummary(_ItemAccess, BaseModel):
+    """``summary.json`` of a training job: held-out success before and after, the task split, the steps.
+
+        summary = train(load_config("configs/maze-grpo-cpu.yaml"))
+        summary.after.success_rate - summary.before.success_rate
+    """
+
+    env: str
+    algo: str
+    model: str
+    reward_shaping: str | None = None
+    tasks: dict[str, Any] = Field(default_factory=dict)
+    before: HeldOutSummary | None = None
+    after: HeldOutSummary | None = None
+    train: TrainStats | None = None
+
+    def write(self, path: Any) -> None:
+        from pathlib import Path
+
+        Path(path).write_text(self.model_dump_json(indent=2, exclude_none=True) + "\n")

@@ -118,8 +118,7 @@ def grpo_config(out: Path, model_path: Path, s: DemoSettings) -> dict[str, Any]:
     }
 
 
-def run_demo(out: Path, settings: DemoSettings | None = None, *, quiet: bool = False,
-             verbose: bool = False) -> dict[str, Any]:
+def run_demo(out: Path, settings: DemoSettings | None = None, *, quiet: bool = False) -> dict[str, Any]:
     """Runs the whole demo into ``out``; returns the summary (also written to ``summary.json``)."""
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -130,7 +129,7 @@ def run_demo(out: Path, settings: DemoSettings | None = None, *, quiet: bool = F
 
     from .config import load_config
     from .demo_env import register_envs
-    from .run import evaluate, task_split, train
+    from .training import evaluate, task_split, train
     from .sft import expert_conversations, sft
     from .tasks import TaskSplit, fingerprints
 
@@ -166,7 +165,7 @@ def run_demo(out: Path, settings: DemoSettings | None = None, *, quiet: bool = F
                                "settings": dataclasses.asdict(s), "torch_threads": torch.get_num_threads(),
                                "tasks": {**split.summary(), "held_out_share": HELD_OUT, "sft_tasks": len(sft_fps),
                                          "eval_tasks_in_sft": len(sft_fps & eval_fps)}}
-    summary["base"] = evaluate(model, tok, ENV_ID, {}, eval_seeds, **eval_kw)
+    summary["base"] = evaluate(model, tok, ENV_ID, {}, eval_seeds, **eval_kw).model_dump(mode="json")
     stage("model", t)
 
     t = time.perf_counter()
@@ -174,11 +173,10 @@ def run_demo(out: Path, settings: DemoSettings | None = None, *, quiet: bool = F
     summary["sft_data"] = {"episodes": len(rows), "skipped_note": sum(1 for r in rows if not any(
         c["function"]["name"] == "read_note" for m in r["messages"] for c in m.get("tool_calls") or []))}
     model = sft(model, tok, rows, out_dir=str(out / "sft"), epochs=s.sft_epochs, learning_rate=s.sft_lr,
-                batch_size=s.sft_batch, seed=s.seed, progress=not quiet,
-                log_file=None if verbose else out / "demo.log")
+                batch_size=s.sft_batch, seed=s.seed, progress=not quiet)
     model.save_pretrained(out / "sft" / "model")
     tok.save_pretrained(out / "sft" / "model")
-    summary["sft"] = evaluate(model, tok, ENV_ID, {}, eval_seeds, **eval_kw)
+    summary["sft"] = evaluate(model, tok, ENV_ID, {}, eval_seeds, **eval_kw).model_dump(mode="json")
     stage("sft", t)
     if not quiet:
         print(f"[demo] after SFT: held-out success {summary['sft']['success_rate']:.1%}", flush=True)
@@ -188,10 +186,10 @@ def run_demo(out: Path, settings: DemoSettings | None = None, *, quiet: bool = F
     config = load_config(grpo_config(out, out / "sft" / "model", s))
     (out / "grpo").mkdir(parents=True, exist_ok=True)
     (out / "grpo" / "metrics.jsonl").unlink(missing_ok=True)
-    train(config, model=model, tokenizer=tok, progress=not quiet, verbose=verbose)
+    train(config, model=model, tokenizer=tok, progress=not quiet)
     metrics = out / "metrics.jsonl"
     (out / "grpo" / "metrics.jsonl").replace(metrics)
-    summary["grpo"] = evaluate(model, tok, ENV_ID, {}, eval_seeds, **eval_kw)
+    summary["grpo"] = evaluate(model, tok, ENV_ID, {}, eval_seeds, **eval_kw).model_dump(mode="json")
     stage("grpo", t)
 
     sft_r, rl_r = summary["sft"], summary["grpo"]
@@ -205,9 +203,6 @@ def run_demo(out: Path, settings: DemoSettings | None = None, *, quiet: bool = F
     plot(metrics, summary, out / "learning_curve.png")
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     (out / "report.md").write_text(report(summary))
-    from agentgym.report import finish_run
-
-    finish_run(out)  # README.md and report.html (summary, curves, notes)
     return summary
 
 
@@ -314,24 +309,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--temperature", type=float, default=d.temperature)
     parser.add_argument("--seed", type=int, default=d.seed, help="seeds the model init, SFT and GRPO (default 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    parser.add_argument("--verbose", action="store_true",
-                        help="show TRL/transformers output instead of writing it to OUT/demo.log")
     args = parser.parse_args(argv)
     if args.eval_episodes < 1 or args.grpo_steps < 1 or args.sft_episodes < 1:
         parser.error("--eval-episodes, --grpo-steps and --sft-episodes must be >= 1")
     settings = dataclasses.replace(d, grpo_steps=args.grpo_steps, sft_episodes=args.sft_episodes,
                                    sft_epochs=args.sft_epochs, eval_episodes=args.eval_episodes,
                                    temperature=args.temperature, seed=args.seed, model_seed=args.seed)
-    from agentgym.progress import quiet_libraries
-
-    with quiet_libraries(Path(args.out) / "demo.log", args.verbose):
-        s = run_demo(Path(args.out), settings, quiet=args.quiet, verbose=args.verbose)
+    s = run_demo(Path(args.out), settings, quiet=args.quiet)
     print()
     print(table(s))
     print(f"\nGRPO gain over SFT: {s['gain']:+.1%} (p = {s['gain_p_value']:.2g})")
-    print(f"report: {Path(args.out) / 'report.html'} (open in a browser), {Path(args.out) / 'report.md'}"
-          f"  (total {s['timings']['total_s']:.0f} s)\n"
-          f"TRL/transformers output: {Path(args.out) / 'demo.log'}")
+    print(f"report: {Path(args.out) / 'report.md'}  (total {s['timings']['total_s']:.0f} s)")
     return 0
 
 

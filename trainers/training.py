@@ -1,8 +1,9 @@
 """Training runs end to end: load the model, evaluate, train with TRL, evaluate, write the run dir.
 
     from agentgym.trainers.config import load_config
-    from agentgym.trainers.run import train
-    result = train(load_config("configs/maze-cpu.yaml", ["trl.max_steps=5"]))
+    from agentgym.trainers.training import train
+    summary = train(load_config("configs/maze-cpu.yaml", ["trl.max_steps=5"]))   # a TrainSummary
+    summary.after.success_rate - summary.before.success_rate
 
 The run directory gets ``config.json``, TRL checkpoints (``checkpoint-N/``; ``resume=True``
 continues from the newest), ``metrics.jsonl`` (one line per logged step), ``learning_curve.png``,
@@ -20,10 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from agentgym.errors import ConfigError
-from agentgym.progress import use_train_progress
 from agentgym.registry import make
-from agentgym.report import finish_run
-from agentgym.summary import wilson_interval
+from agentgym.summary import HeldOutSummary, TrainStats, TrainSummary, summarize
 
 from .checkpoint import load_rollout_state, lr_schedule_callback, rollout_state_callback
 from .config import TrainConfig
@@ -56,7 +55,7 @@ def load_model(config: TrainConfig) -> tuple[Any, Any, str]:
 
 def evaluate(model: Any, tokenizer: Any, env_id: str, env_kwargs: dict[str, Any], seeds: range | list[int], *,
              max_turns: int, temperature: float = 1.0, max_new_tokens: int = 64,
-             max_completion_length: int = 1024, batch: int = 64, sample_seed: int | None = 0) -> dict[str, Any]:
+             max_completion_length: int = 1024, batch: int = 64, sample_seed: int | None = 0) -> HeldOutSummary:
     """Held-out success of a local model (batched episodes, same sampling as training).
 
     ``sample_seed`` seeds the sampling on a forked torch RNG: the same model and seeds give the
@@ -81,16 +80,11 @@ def evaluate(model: Any, tokenizer: Any, env_id: str, env_kwargs: dict[str, Any]
             starts = [EpisodeStart(factory, seed=s) for s in seeds[i:i + batch]]
             records += asyncio.run(play_episodes(gen, starts, max_turns=max_turns,
                                                  max_completion_length=max_completion_length))
-    wins = sum(r.success for r in records)
-    lo, hi = wilson_interval(wins, len(records))
-    return {
-        "episodes": len(records), "success_rate": wins / max(len(records), 1), "success_ci95": [lo, hi],
-        "mean_reward": statistics.fmean(r.reward for r in records) if records else 0.0,
-        "mean_turns": statistics.fmean(r.turns for r in records) if records else 0.0,
-        "mean_tool_calls": statistics.fmean(r.tool_calls for r in records) if records else 0.0,
-        "errors": sum(r.error is not None for r in records),
-        "distinct_tasks": distinct_tasks(factory, seeds),
-    }
+    name = getattr(getattr(model, "config", None), "_name_or_path", None) or type(model).__name__
+    base = summarize([r.trajectory for r in records], env=env_id, model=str(name))
+    return HeldOutSummary(**base.model_dump(),
+                          mean_tool_calls=statistics.fmean(r.tool_calls for r in records) if records else 0.0,
+                          distinct_tasks=distinct_tasks(factory, seeds))
 
 
 def metrics_callback(path: Path):
@@ -138,11 +132,13 @@ def plot_learning_curve(metrics_path: Path, out: Path, keys: tuple[str, ...] = (
     return out
 
 
-def _read_summary(out: Path) -> dict[str, Any]:
+def _read_before(out: Path) -> HeldOutSummary | None:
+    """The ``before`` evaluation an earlier (interrupted) run of this job wrote, if any."""
     try:
-        return json.loads((out / "summary.json").read_text())
-    except (OSError, ValueError):
-        return {}
+        before = json.loads((out / "summary.json").read_text()).get("before")
+        return HeldOutSummary.model_validate(before) if before else None
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _latest_checkpoint(out: Path) -> str | None:
@@ -167,7 +163,7 @@ def task_split(config: TrainConfig) -> SplitResult:
                        held_out=config.tasks.held_out)
 
 
-def check_env(config: TrainConfig) -> None:
+def check_shaping_channels(config: TrainConfig) -> None:
     """Before anything loads: the shaping's step channels exist in the env (one oracle episode shows them)."""
     shaping = config.reward.build()
     if shaping is None or not shaping.step_channels():
@@ -179,10 +175,10 @@ def check_env(config: TrainConfig) -> None:
 
 
 def train(config: TrainConfig, *, resume: bool = False, model: Any = None, tokenizer: Any = None,
-          progress: bool = True, verbose: bool = False) -> dict[str, Any]:
+          progress: bool = True) -> TrainSummary:
     """Runs one training job described by ``config``; returns the summary written to ``summary.json``."""
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
-    check_env(config)
+    check_shaping_channels(config)
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(config.model_dump_json(indent=2) + "\n")
@@ -198,15 +194,15 @@ def train(config: TrainConfig, *, resume: bool = False, model: Any = None, token
                    max_new_tokens=config.rollout.max_new_tokens, max_completion_length=config.max_completion_length)
     split = task_split(config)
     seeds = split.eval_seeds
-    summary: dict[str, Any] = {"env": config.env.id, "algo": config.algo, "model": path or "in-memory",
-                               "reward_shaping": config.reward.shaping, "tasks": split.summary()}
+    summary = TrainSummary(env=config.env.id, algo=config.algo, model=path or "in-memory",
+                           reward_shaping=config.reward.shaping, tasks=split.summary())
     checkpoint = _latest_checkpoint(out) if resume else None
-    previous = _read_summary(out) if checkpoint else {}
-    if "before" in previous:
-        summary["before"] = previous["before"]  # measured before the first training step, kept across resumes
+    previous = _read_before(out) if checkpoint else None
+    if previous is not None:
+        summary.before = previous  # measured before the first training step, kept across resumes
     elif config.eval.before and not checkpoint:
-        summary["before"] = evaluate(model, tokenizer, config.env.id, config.env.kwargs, seeds, **eval_kw)
-        (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")  # a resume finds it here
+        summary.before = evaluate(model, tokenizer, config.env.id, config.env.kwargs, seeds, **eval_kw)
+        summary.write(out / "summary.json")  # a resume finds it here
     trainer_cls = make_trainer_class()
     trainer_cls.attribution = config.arpo.attribution if config.algo == "arpo" else "soft"
     trainer = trainer_cls(
@@ -214,8 +210,6 @@ def train(config: TrainConfig, *, resume: bool = False, model: Any = None, token
         processing_class=tokenizer, rollout_func=rollout,
         callbacks=[metrics_callback(out / "metrics.jsonl"), rollout_state_callback(rollout), lr_schedule_callback()],
     )
-    if not verbose:  # one bar with the figures that matter; TRL's per-step dicts go to train.log
-        use_train_progress(trainer, out / "train.log", stage=config.algo.upper(), enabled=progress)
     if resume and checkpoint is None:
         print(f"--resume: no checkpoint in {out}; starting from scratch")
     if checkpoint is not None:
@@ -224,13 +218,15 @@ def train(config: TrainConfig, *, resume: bool = False, model: Any = None, token
     trainer.save_model(str(out / "model"))
     tokenizer.save_pretrained(str(out / "model"))
     if config.eval.after:
-        summary["after"] = evaluate(trainer.model, tokenizer, config.env.id, config.env.kwargs, seeds, **eval_kw)
-    summary["train"] = {"steps": trainer.state.global_step, "runtime_s": result.metrics.get("train_runtime"),
-                        "replayed": rollout.replay.replayed if rollout.replay else 0}
+        summary.after = evaluate(trainer.model, tokenizer, config.env.id, config.env.kwargs, seeds, **eval_kw)
+    summary.train = TrainStats(steps=trainer.state.global_step, runtime_s=result.metrics.get("train_runtime"),
+                               replayed=rollout.replay.replayed if rollout.replay else 0)
     plot_learning_curve(out / "metrics.jsonl", out / "learning_curve.png", title=f"{config.algo} on {config.env.id}")
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    finish_run(out)  # README.md (agentgym's report, replacing TRL's model card) and report.html
+    summary.write(out / "summary.json")
     return summary
 
 
-__all__ = ["train", "evaluate", "load_model", "plot_learning_curve", "metrics_callback", "build_rollout", "task_split"]
+check_env = check_shaping_channels  # deprecated name (not agentgym.testing.check_env, the env conformance check)
+
+
+__all__ = ["train", "check_shaping_channels", "evaluate", "load_model", "plot_learning_curve", "metrics_callback", "build_rollout", "task_split"]

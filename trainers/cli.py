@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -18,6 +19,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
                    help="dotted override, repeatable (e.g. trl.max_steps=10)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.add_argument("--verbose", action="store_true",
+                   help="show TRL/transformers output (per-step dicts, warnings) instead of writing it to train.log")
     p.set_defaults(func=run)
     return p
 
@@ -28,7 +31,9 @@ def run(args: argparse.Namespace) -> int:
     from .config import load_config
 
     try:
-        config = load_config(args.config, args.overrides)
+        with warnings.catch_warnings(record=True) as early:  # TRL's FutureWarnings: to train.log below
+            warnings.simplefilter("always")
+            config = load_config(args.config, args.overrides)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -38,9 +43,16 @@ def run(args: argparse.Namespace) -> int:
         register_envs()
     from .training import train
 
-    summary = train(config, resume=args.resume, progress=not args.no_progress)
-    print(summary.model_dump_json(indent=2, exclude_none=True))
-    print(f"run directory: {config.output_dir}")
+    from pathlib import Path
+
+    from agentgym.progress import quiet_libraries
+    from agentgym.report import run_end_text
+
+    with quiet_libraries(Path(config.output_dir) / "train.log", args.verbose):
+        for w in early:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+        train(config, resume=args.resume, progress=not args.no_progress, verbose=args.verbose)
+    print(run_end_text(config.output_dir))
     return 0
 
 

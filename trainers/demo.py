@@ -118,7 +118,8 @@ def grpo_config(out: Path, model_path: Path, s: DemoSettings) -> dict[str, Any]:
     }
 
 
-def run_demo(out: Path, settings: DemoSettings | None = None, *, quiet: bool = False) -> dict[str, Any]:
+def run_demo(out: Path, settings: DemoSettings | None = None, *, quiet: bool = False,
+             verbose: bool = False) -> dict[str, Any]:
     """Runs the whole demo into ``out``; returns the summary (also written to ``summary.json``)."""
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -173,7 +174,8 @@ def run_demo(out: Path, settings: DemoSettings | None = None, *, quiet: bool = F
     summary["sft_data"] = {"episodes": len(rows), "skipped_note": sum(1 for r in rows if not any(
         c["function"]["name"] == "read_note" for m in r["messages"] for c in m.get("tool_calls") or []))}
     model = sft(model, tok, rows, out_dir=str(out / "sft"), epochs=s.sft_epochs, learning_rate=s.sft_lr,
-                batch_size=s.sft_batch, seed=s.seed, progress=not quiet)
+                batch_size=s.sft_batch, seed=s.seed, progress=not quiet,
+                log_file=None if verbose else out / "demo.log")
     model.save_pretrained(out / "sft" / "model")
     tok.save_pretrained(out / "sft" / "model")
     summary["sft"] = evaluate(model, tok, ENV_ID, {}, eval_seeds, **eval_kw).model_dump(mode="json")
@@ -186,7 +188,7 @@ def run_demo(out: Path, settings: DemoSettings | None = None, *, quiet: bool = F
     config = load_config(grpo_config(out, out / "sft" / "model", s))
     (out / "grpo").mkdir(parents=True, exist_ok=True)
     (out / "grpo" / "metrics.jsonl").unlink(missing_ok=True)
-    train(config, model=model, tokenizer=tok, progress=not quiet)
+    train(config, model=model, tokenizer=tok, progress=not quiet, verbose=verbose)
     metrics = out / "metrics.jsonl"
     (out / "grpo" / "metrics.jsonl").replace(metrics)
     summary["grpo"] = evaluate(model, tok, ENV_ID, {}, eval_seeds, **eval_kw).model_dump(mode="json")
@@ -203,6 +205,9 @@ def run_demo(out: Path, settings: DemoSettings | None = None, *, quiet: bool = F
     plot(metrics, summary, out / "learning_curve.png")
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     (out / "report.md").write_text(report(summary))
+    from agentgym.report import finish_run
+
+    finish_run(out)  # README.md and report.html (summary, curves, notes)
     return summary
 
 
@@ -309,17 +314,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--temperature", type=float, default=d.temperature)
     parser.add_argument("--seed", type=int, default=d.seed, help="seeds the model init, SFT and GRPO (default 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TRL/transformers output instead of writing it to OUT/demo.log")
     args = parser.parse_args(argv)
     if args.eval_episodes < 1 or args.grpo_steps < 1 or args.sft_episodes < 1:
         parser.error("--eval-episodes, --grpo-steps and --sft-episodes must be >= 1")
     settings = dataclasses.replace(d, grpo_steps=args.grpo_steps, sft_episodes=args.sft_episodes,
                                    sft_epochs=args.sft_epochs, eval_episodes=args.eval_episodes,
                                    temperature=args.temperature, seed=args.seed, model_seed=args.seed)
-    s = run_demo(Path(args.out), settings, quiet=args.quiet)
+    from agentgym.progress import quiet_libraries
+
+    with quiet_libraries(Path(args.out) / "demo.log", args.verbose):
+        s = run_demo(Path(args.out), settings, quiet=args.quiet, verbose=args.verbose)
     print()
     print(table(s))
     print(f"\nGRPO gain over SFT: {s['gain']:+.1%} (p = {s['gain_p_value']:.2g})")
-    print(f"report: {Path(args.out) / 'report.md'}  (total {s['timings']['total_s']:.0f} s)")
+    print(f"report: {Path(args.out) / 'report.html'} (open in a browser), {Path(args.out) / 'report.md'}"
+          f"  (total {s['timings']['total_s']:.0f} s)\n"
+          f"TRL/transformers output: {Path(args.out) / 'demo.log'}")
     return 0
 
 

@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from agentgym.errors import ConfigError
+from agentgym.progress import use_train_progress
 from agentgym.registry import make
+from agentgym.report import finish_run
 from agentgym.summary import HeldOutSummary, TrainStats, TrainSummary, summarize
 
 from .checkpoint import load_rollout_state, lr_schedule_callback, rollout_state_callback
@@ -175,7 +177,7 @@ def check_shaping_channels(config: TrainConfig) -> None:
 
 
 def train(config: TrainConfig, *, resume: bool = False, model: Any = None, tokenizer: Any = None,
-          progress: bool = True) -> TrainSummary:
+          progress: bool = True, verbose: bool = False) -> TrainSummary:
     """Runs one training job described by ``config``; returns the summary written to ``summary.json``."""
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
     check_shaping_channels(config)
@@ -210,6 +212,8 @@ def train(config: TrainConfig, *, resume: bool = False, model: Any = None, token
         processing_class=tokenizer, rollout_func=rollout,
         callbacks=[metrics_callback(out / "metrics.jsonl"), rollout_state_callback(rollout), lr_schedule_callback()],
     )
+    if not verbose:  # one bar with the figures that matter; TRL's per-step dicts go to train.log
+        use_train_progress(trainer, out / "train.log", stage=config.algo.upper(), enabled=progress)
     if resume and checkpoint is None:
         print(f"--resume: no checkpoint in {out}; starting from scratch")
     if checkpoint is not None:
@@ -223,6 +227,7 @@ def train(config: TrainConfig, *, resume: bool = False, model: Any = None, token
                                replayed=rollout.replay.replayed if rollout.replay else 0)
     plot_learning_curve(out / "metrics.jsonl", out / "learning_curve.png", title=f"{config.algo} on {config.env.id}")
     summary.write(out / "summary.json")
+    finish_run(out)  # README.md (agentgym's report, replacing TRL's model card) and report.html
     return summary
 
 

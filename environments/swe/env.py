@@ -34,7 +34,7 @@ from agentgym.sandboxes import SandboxError
 from agentgym.tools import tool
 from agentgym.types import Message, StepResult, Task, ToolCall
 
-from .checkout import WORKDIR, Checkout, model_patch, tree_id
+from .checkout import TREE_ID, WORKDIR, Checkout, model_patch, tree_id
 from .editor import Editor
 from .grading import GradeResult, Grader
 from .repos import task_tree
@@ -49,6 +49,10 @@ SYSTEM_PROMPT = (
 )
 TEST_COMMAND = re.compile(r"\b(pytest|py\.test|unittest|tox|nox|runtests\.py|make\s+test)\b")
 _SANDBOX_CUT = re.compile(r"\[\.\.\. (\d+) bytes truncated \.\.\.\]")
+TREE_MARK = "__agentgym_tree__"
+# appended to a bash command: the working tree's id in the same exec (saves one exec per call), exit code kept
+TREE_PROBE = ("\n__ag_rc=$?; printf '\\n" + TREE_MARK + "%s\\n' \"$( ( " + TREE_ID.replace("\\\n", "")
+              + " ) 2>/dev/null )\"; (exit $__ag_rc)")
 
 
 def _remove_path(path: str) -> None:
@@ -172,7 +176,7 @@ class SWEEnv(ToolEnv):
         return result
 
     async def _step(self, action: Message) -> StepResult:
-        self._tested = False
+        self._tested, self._probed = False, None
         result = await super()._step(action)
         if result.done:
             return result
@@ -180,7 +184,7 @@ class SWEEnv(ToolEnv):
         names = {c.name for c in action.tool_calls or []}
         changed = 0.0
         if names & {"bash", "str_replace_editor"}:
-            now = await tree_id(self._sandbox)
+            now = self._probed or await tree_id(self._sandbox)  # a bash call that ran last measured it already
             changed = float(now != self.last_tree)
             self.last_tree = now
         result.channels["modified"] = changed
@@ -204,10 +208,17 @@ class SWEEnv(ToolEnv):
         if not 0 < seconds <= 600:
             raise ToolError(f"timeout must be between 1 and 600 seconds, got {timeout}")
         self._tested = self._tested or bool(TEST_COMMAND.search(command))
+        self._probed = None
+        probe = "<<" not in command and not command.rstrip().endswith("\\")  # here-docs, line continuations
         try:
-            result = await self.shell.run(command, timeout=seconds)
+            result = await self.shell.run(command + TREE_PROBE if probe else command, timeout=seconds)
         except SandboxError as exc:
             raise ToolError(f"the command could not run: {exc}") from None
+        if probe:
+            head, mark, tail = result.stdout.rpartition("\n" + TREE_MARK)
+            if mark and tail.strip() and "\n" not in tail.strip():
+                result = result.model_copy(update={"stdout": head})
+                self._probed = tail.strip()
         text = clip_output(result.output, self.max_output_chars)
         if result.timed_out:
             return ToolResult(content=f"{text}\n[the command timed out after {seconds:g} s and was killed; run long "
@@ -235,6 +246,7 @@ class SWEEnv(ToolEnv):
             insert_line: the line after which new_str goes (insert).
             view_range: [start, end] lines to show (view).
         """
+        self._probed = None
         return await self.editor.run(command, path, file_text=file_text, old_str=old_str, new_str=new_str,
                                      insert_line=insert_line, view_range=view_range)
 

@@ -98,3 +98,27 @@ async def test_no_op_submit_is_an_empty_patch(env):
     assert res.done and not res.success and res.info["grade"]["status"] == "empty_patch"
     assert res.reward == pytest.approx(0.05)
     assert res.channels == {"format": 0.0, "tool_ok": 1.0, "CR": 1.0, "MR": 0.0, "RR": 0.0, "outcome": 0.05}
+
+
+async def test_huge_output_and_fork_bomb_end_as_feedback(env):
+    await env.reset(seed=0)
+    res, text = await run(env, "bash", command="head -c 50000000 /dev/zero | tr '\\0' x")
+    assert not res.done and len(text) < 13000 and "output truncated" in text
+    res, text = await run(env, "bash", command=":(){ :|:& };:", timeout=5)
+    assert not res.done and res.channels["format"] == 0.0
+    res, text = await run(env, "bash", command="echo alive")
+    assert text.strip() == "alive"
+
+
+async def test_bash_edge_cases_keep_exit_codes_output_and_the_modified_channel(env):
+    await env.reset(seed=0)
+    res, text = await run(env, "bash", command="printf abc; exit 3")          # no trailer runs after exit
+    assert text == "abc\n[exit code 3]" and res.channels["modified"] == 0.0
+    res, text = await run(env, "bash", command="echo x > new.txt; exit 0")
+    assert text == "(no output)" and res.channels["modified"] == 1.0
+    res, text = await run(env, "bash", command="cat <<EOF > doc.txt\nline\nEOF\ncat doc.txt")
+    assert text.strip() == "line" and res.channels["modified"] == 1.0
+    res, text = await run(env, "bash", command="echo a \\\n  b")
+    assert text.strip() == "a b" and res.channels["modified"] == 0.0
+    res, text = await run(env, "bash", command="echo __agentgym_tree__fake; rm doc.txt")
+    assert "__agentgym_tree__fake" in text and res.channels["modified"] == 1.0

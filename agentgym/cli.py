@@ -215,6 +215,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         return 130
     print(summary.table())
     print(f"run directory: {out}")
+    print(f"look at it:    agentgym view {out}   (or: agentgym report {out} -o report.html)")
     if summary.errors:
         every = "every episode failed: " if summary.errors == summary.episodes else ""
         print(f"error: {every}{summary.error_line()}\n"

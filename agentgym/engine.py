@@ -27,6 +27,7 @@ from .episode import Episode, EnvFactory, error_text
 from .errors import ConfigError, ContextLengthError, PolicyError, TransientPolicyError
 from .registry import make
 from .preflight import preflight
+from .progress import EpisodeBar
 from .run_config import RunIdentity, check_resume, read_config, resolve_seeds, write_config
 from .rundir import TrajectoryWriter, atomic_write_json, latest_per_episode, load_trajectories, trajectory_line  # noqa: F401
 from .summary import RunSummary, is_error, summarize
@@ -316,30 +317,7 @@ def _factory(env: str | EnvFactory, kwargs: dict[str, Any], max_turns: int | Non
     return build
 
 
-class _progress:
-    """tqdm bar showing done/total, success rate and episodes/s (silent when disabled)."""
-
-    def __init__(self, total: int, initial: int, enabled: bool):
-        self.bar = None
-        self.initial = initial
-        if enabled:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=total, initial=initial, unit="ep", dynamic_ncols=True)
-
-    def update(self, results: dict[int, Trajectory], t0: float) -> None:
-        if self.bar is None:
-            return
-        wins = sum(t.success for t in results.values())
-        errs = sum(t.is_error for t in results.values())
-        rate = (len(results) - self.initial) / max(time.perf_counter() - t0, 1e-9)
-        self.bar.set_postfix(success=f"{wins / len(results):.2f}", errors=errs, eps=f"{rate:.2f}/s", refresh=False)
-        self.bar.update(1)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
+_progress = EpisodeBar  # the eval bar: success, reward, tool calls, errors, ep/s (agentgym.progress)
 
 def run(env: str | EnvFactory, policy: Any, **kwargs: Any) -> RunSummary:
     """Blocking :func:`arun` for scripts (use ``await arun(...)`` inside an event loop)."""

@@ -20,8 +20,6 @@ import warnings
 from pathlib import Path
 from typing import Any, Iterator
 
-from .report.diagnose import ZeroSignalWatch
-
 # per-step figures shown on the training bar: metrics.jsonl key → short label
 TRAIN_FIGURES = (("agentgym/success", "success"), ("reward", "reward"), ("agentgym/tool_calls", "tools"),
                  ("frac_reward_zero_std", "zero-std"), ("kl", "kl"))
@@ -70,6 +68,48 @@ class StageBar:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+class EpisodeBar:
+    """The bar of an eval run: episodes done/total, elapsed<remaining, success, mean reward, tool calls per
+    episode, errors and episodes/s, updated as each episode lands (constant time per episode).
+
+        bar = EpisodeBar(total=64, initial=0, enabled=True)
+        bar.update(results, t0)     # results: {episode: Trajectory}, the newest last
+    """
+
+    def __init__(self, total: int, initial: int, enabled: bool):
+        self.initial, self.seen = initial, 0
+        self.wins = self.errors = self.calls = 0
+        self.reward = 0.0
+        self.bar = StageBar("eval", total, unit="ep", enabled=enabled, initial=initial)
+
+    def _add(self, t: Any) -> None:
+        from .summary import ERROR_TERMINATIONS
+
+        self.seen += 1
+        self.wins += bool(t.success)
+        self.reward += t.reward if isinstance(t.reward, (int, float)) and t.reward == t.reward else 0.0
+        self.errors += bool(getattr(t, "is_error", None) if hasattr(t, "is_error") else t.termination in ERROR_TERMINATIONS)
+        self.calls += sum(len(m.tool_calls or []) for m in t.messages if m.role == "assistant")
+
+    def update(self, results: dict[int, Any], t0: float) -> None:
+        if self.bar.bar is None:
+            return
+        if len(results) - self.seen == 1:
+            self._add(next(reversed(results.values())))
+        else:  # first call (resumed episodes are in results too) or a skipped update: count everything
+            self.seen = self.wins = self.errors = self.calls = 0
+            self.reward = 0.0
+            for t in results.values():
+                self._add(t)
+        n = max(self.seen, 1)
+        rate = (self.seen - self.initial) / max(time.perf_counter() - t0, 1e-9)
+        self.bar.update(1, success=f"{self.wins / n:.2f}", reward=f"{self.reward / n:.3g}", tools=f"{self.calls / n:.3g}",
+                        errors=self.errors, **{"ep/s": f"{rate:.2f}"})
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 @contextlib.contextmanager
@@ -137,6 +177,8 @@ def train_progress_callback(log_file: str | Path | None = None, *, stage: str = 
     ``trainer.remove_callback(PrinterCallback)``, ``trainer.add_callback(train_progress_callback(...))``.
     """
     from transformers import TrainerCallback
+
+    from .report.diagnose import ZeroSignalWatch
 
     class TrainProgress(TrainerCallback):
         def __init__(self) -> None:

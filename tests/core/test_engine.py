@@ -72,13 +72,13 @@ async def test_progress_bar_shows_done_total_success_and_rate(capsys, monkeypatc
     assert bars, "progress=True drew no bar on stderr"
     final = bars[-1]
     assert s.success_rate == 1.0
-    assert "5/5" in final and "success=1.00" in final and "errors=0" in final, final
-    assert re.search(r"eps=\d+\.\d\d/s", final) and re.search(r"\d+(\.\d+)?ep/s", final), final
+    assert "5/5" in final and "success 1.00" in final and "errors 0" in final and "tools " in final, final
+    assert re.search(r"ep/s \d+\.\d\d", final) and re.search(r"\d+(\.\d+)?ep/s", final), final
 
     s = await arun("toy/maze", ForgetfulOracle(), episodes=4, concurrency=1, max_turns=8, progress=True,
                    env_kwargs={"size": 2})
     final = (_bar_lines(capsys.readouterr().err) or [""])[-1]
-    assert s.success_rate == 0.5 and "4/4" in final and "success=0.50" in final, final
+    assert s.success_rate == 0.5 and "4/4" in final and "success 0.50" in final, final
 
     await arun("toy/maze", OraclePolicy(), episodes=2, progress=False, env_kwargs={"size": 2})
     assert capsys.readouterr().err == ""

@@ -66,3 +66,21 @@ def test_train_callback_one_bar_no_dicts_and_the_no_signal_warning(tmp_path, cap
 def test_end_table_names_the_files():
     text = end_table([("success", "40.6% -> 62.5%")], [("report", "runs/x/report.html")])
     assert text.splitlines() == ["success  40.6% -> 62.5%", "", "report   runs/x/report.html"]
+
+
+def test_eval_bar_shows_success_reward_and_tool_calls(tmp_path, capfd):
+    import agentgym
+    from agentgym.policies.simple import OraclePolicy
+
+    agentgym.run("toy/maze", OraclePolicy(), episodes=4, concurrency=2, out=tmp_path / "run")
+    err = capfd.readouterr().err
+    assert "eval: 100%" in err and "4/4" in err and "success 1.00" in err and "reward 1" in err and "tools " in err
+    assert "errors 0" in err
+
+
+def test_eval_cli_says_how_to_look_at_the_run(tmp_path, capsys):
+    from agentgym.cli import main
+
+    assert main(["eval", "toy/maze", "--policy", "oracle", "--episodes", "2", "--out", str(tmp_path / "r"),
+                 "--no-progress"]) == 0
+    assert f"agentgym view {tmp_path / 'r'}" in capsys.readouterr().out

@@ -68,12 +68,12 @@ def _urls(url: str) -> tuple[str, str]:
     return http, "ws" + http[4:] + "/ws"
 
 
-def fetch_schema(url: str, token: str | None = None, timeout: float = 10.0) -> dict[str, Any]:
-    """The server's ``/schema`` (spec and tools), cached per URL and token."""
+def fetch_schema(url: str, token: str | None = None, timeout: float = 10.0, *, cached: bool = True) -> dict[str, Any]:
+    """The server's ``/schema`` (spec and tools), cached per URL and token (``cached=False``: ask the server)."""
     http, _ = _urls(url)
     key = (http, token)
     with _SCHEMA_LOCK:
-        if key in _SCHEMAS:
+        if cached and key in _SCHEMAS:
             return _SCHEMAS[key]
     import httpx
 

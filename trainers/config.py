@@ -3,7 +3,8 @@
     algo: grpo                      # grpo | arpo
     output_dir: runs/maze-grpo
     model: {path: runs/demo/sft}    # or {tiny: {hidden_size: 64, layers: 2}} to build one
-    env: {id: toy/maze, kwargs: {size: 2}, max_turns: 6}
+    env: {id: toy/maze, kwargs: {size: 2}, max_turns: 6}   # or {remote: http://host:8000} (agentgym serve)
+    executor: local                 # local | ray: envs held by Ray actors (ray: {address: auto, actors: 4})
     tasks: {train_seeds: [0, 512], eval_seeds: [100000, 100064]}
     rollout: {max_new_tokens: 48, max_completion_length: 512}
     reward: {shaping: gated, step_channel: progress, step_weight: 0.1, threshold: 1.0}
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from agentgym.errors import ConfigError
 
@@ -51,9 +52,20 @@ class ModelConfig(_Section):
 
 
 class EnvConfig(_Section):
-    id: str
+    id: str | None = None                          # a registered env id (with `remote`: the served env's, checked)
     kwargs: dict[str, Any] = Field(default_factory=dict)
     max_turns: int | None = Field(None, gt=0)
+    remote: str | None = None                      # an `agentgym serve` URL: every episode is a RemoteEnv session
+    token_env: str = "AGENTGYM_SERVER_TOKEN"       # environment variable holding the server's token
+
+
+class RayConfig(_Section):
+    """``executor: ray``: envs held by Ray actors (``trainers/env_source.py``)."""
+
+    address: str | None = None                     # `auto`, ray://host:10001; None starts a local Ray instance
+    actors: int = Field(2, gt=0)                   # actors holding envs (each hosts many)
+    cpus_per_actor: float = Field(0.5, gt=0)
+    num_cpus: int | None = Field(None, gt=0)       # a local instance's CPUs (None: Ray's default)
 
 
 class TaskConfig(_Section):
@@ -97,6 +109,34 @@ class TrainConfig(_Section):
     eval: EvalConfig = Field(default_factory=EvalConfig)
     trl: dict[str, Any] = Field(default_factory=dict)
     seed: int = 0
+    executor: Literal["local", "ray"] = "local"
+    ray: RayConfig = Field(default_factory=RayConfig)
+    _served_max_turns: int | None = PrivateAttr(None)
+
+    def check_env_source(self) -> None:
+        """``env`` names an id or a ``remote`` server (then no ``kwargs``, no Ray: the server hosts the envs)."""
+        if self.env.remote is None:
+            if not self.env.id:
+                raise ConfigError("`env` needs `id` (a registered env) or `remote` (an `agentgym serve` URL)")
+            return
+        if self.env.kwargs:
+            raise ConfigError("`env.kwargs` with `env.remote`: the server runs the env it was started with; give "
+                              "them to `agentgym serve ENV_ID --env-arg k=v` instead")
+        if self.executor != "local":
+            raise ConfigError("`executor: ray` with `env.remote`: the server already hosts the envs; drop one of them")
+
+    def resolve_remote(self) -> None:
+        """With ``env.remote``: fills ``env.id`` from the server's ``/schema`` (a given id must match it)."""
+        import os
+
+        from agentgym.remote import fetch_schema
+
+        served = fetch_schema(self.env.remote, os.environ.get(self.env.token_env) or None, cached=False)["spec"]
+        if self.env.id and self.env.id != served["id"]:
+            raise ConfigError(f"`env.remote` {self.env.remote} serves {served['id']}, not `env.id` {self.env.id}: "
+                              "drop env.id or point env.remote elsewhere")
+        self.env.id = served["id"]
+        self._served_max_turns = int(served["max_turns"])
 
     def grpo_args(self, build: bool = True) -> Any:
         """TRL's ``GRPOConfig`` from the ``trl`` section (CPU defaults underneath), checked field by field.
@@ -141,6 +181,10 @@ class TrainConfig(_Section):
         """The env's turn limit: ``env.max_turns``, else the registered spec's (ConfigError for an unknown id)."""
         if self.env.max_turns is not None:
             return self.env.max_turns
+        if self.env.remote is not None:
+            if self._served_max_turns is None:
+                self.resolve_remote()
+            return self._served_max_turns
         from agentgym.errors import EnvNotFoundError
         from agentgym.registry import spec
 
@@ -224,6 +268,9 @@ def load_config(source: str | Path | dict[str, Any], overrides: list[str] | None
     except ValidationError as e:
         problems = "; ".join(f"`{'.'.join(str(p) for p in err['loc'])}`: {err['msg']}" for err in e.errors())
         raise ConfigError(f"invalid training config: {problems}") from None
+    config.check_env_source()
+    if config.env.remote is not None:
+        config.resolve_remote()  # the server answers now (and names its env), not halfway through
     if config.model.path is None and config.model.tiny is None:
         raise ConfigError("`model` needs `path` (a checkpoint) or `tiny` (build a tiny model), e.g. model: {path: runs/sft}")
     config.grpo_args(build=build_trl)  # validates the trl section and batch sizes now, not halfway through
@@ -243,5 +290,5 @@ def register_trainer_envs(env_id: str) -> None:
         register_envs()
 
 
-__all__ = ["TrainConfig", "ModelConfig", "EnvConfig", "TaskConfig", "RolloutConfig", "EvalConfig", "load_config",
+__all__ = ["TrainConfig", "ModelConfig", "EnvConfig", "RayConfig", "TaskConfig", "RolloutConfig", "EvalConfig", "load_config",
            "register_trainer_envs", "CPU_TRL_DEFAULTS"]

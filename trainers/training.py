@@ -18,7 +18,7 @@ import math
 import os
 import statistics
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from agentgym.errors import ConfigError
 from agentgym.progress import use_train_progress
@@ -28,6 +28,7 @@ from agentgym.summary import HeldOutSummary, TrainStats, TrainSummary, summarize
 
 from .checkpoint import load_rollout_state, lr_schedule_callback, rollout_state_callback
 from .config import TrainConfig
+from .env_source import EnvSource
 from .episodes import EpisodeStart, Sampler, play_episodes
 from .gated import emitted_channels
 from .grpo import AgentRollout, episode_return, make_trainer_class, task_dataset
@@ -56,6 +57,7 @@ def load_model(config: TrainConfig) -> tuple[Any, Any, str]:
 
 
 def evaluate(model: Any, tokenizer: Any, env_id: str, env_kwargs: dict[str, Any], seeds: range | list[int], *,
+             env_factory: Callable[[], Any] | None = None,
              max_turns: int, temperature: float = 1.0, max_new_tokens: int = 64,
              max_completion_length: int = 1024, batch: int = 64, sample_seed: int | None = 0) -> HeldOutSummary:
     """Held-out success of a local model (batched episodes, same sampling as training).
@@ -70,7 +72,7 @@ def evaluate(model: Any, tokenizer: Any, env_id: str, env_kwargs: dict[str, Any]
     import torch
 
     gen = Sampler(model, tokenizer, temperature=temperature, max_new_tokens=max_new_tokens)
-    factory = lambda: make(env_id, max_turns=max_turns, **env_kwargs)  # noqa: E731
+    factory = env_factory or (lambda: make(env_id, max_turns=max_turns, **env_kwargs))
     seeds = list(seeds)
     records = []
     param = next(model.parameters())
@@ -148,29 +150,34 @@ def _latest_checkpoint(out: Path) -> str | None:
     return str(ckpts[-1]) if ckpts else None
 
 
-def build_rollout(config: TrainConfig) -> AgentRollout:
-    max_turns = config.env.max_turns or make(config.env.id, **config.env.kwargs).spec.max_turns
+def build_rollout(config: TrainConfig, source: EnvSource | None = None) -> AgentRollout:
+    if source is not None:
+        max_turns = source.max_turns
+    else:
+        max_turns = config.env.max_turns or make(config.env.id, **config.env.kwargs).spec.max_turns
     return AgentRollout(
-        config.env.id, config.env.kwargs, max_turns=max_turns, shaping=config.reward.build(), algo=config.algo,
+        config.env.id, config.env.kwargs, max_turns=max_turns, env_factory=source.factory() if source else None,
+        shaping=config.reward.build(), algo=config.algo,
         arpo=config.arpo, horizon=config.horizon, replay=config.replay, max_new_tokens=config.rollout.max_new_tokens,
         max_completion_length=config.max_completion_length, seed=config.seed,
     )
 
 
-def task_split(config: TrainConfig) -> SplitResult:
+def task_split(config: TrainConfig, source: EnvSource | None = None) -> SplitResult:
     """Training and held-out seeds of ``config.tasks`` (disjoint by task unless ``split: seed``)."""
-    factory = lambda: make(config.env.id, max_turns=config.env_max_turns(), **config.env.kwargs)  # noqa: E731
+    factory = source.factory() if source else (
+        lambda: make(config.env.id, max_turns=config.env_max_turns(), **config.env.kwargs))
     start, stop = config.tasks.eval_seeds
     return split_tasks(factory, range(*config.tasks.train_seeds), start, stop - start, split=config.tasks.split,
                        held_out=config.tasks.held_out)
 
 
-def check_shaping_channels(config: TrainConfig) -> None:
+def check_shaping_channels(config: TrainConfig, source: EnvSource | None = None) -> None:
     """Before anything loads: the shaping's step channels exist in the env (one oracle episode shows them)."""
     shaping = config.reward.build()
     if shaping is None or not shaping.step_channels():
         return
-    env = make(config.env.id, max_turns=config.env_max_turns(), **config.env.kwargs)
+    env = source.factory()() if source else make(config.env.id, max_turns=config.env_max_turns(), **config.env.kwargs)
     names = asyncio.run(emitted_channels(env, seed=config.tasks.train_seeds[0]))
     if names is not None:
         shaping.check_channels(names, env_id=f"`{config.env.id}` (over an oracle episode)")
@@ -178,9 +185,19 @@ def check_shaping_channels(config: TrainConfig) -> None:
 
 def train(config: TrainConfig, *, resume: bool = False, model: Any = None, tokenizer: Any = None,
           progress: bool = True, verbose: bool = False) -> TrainSummary:
-    """Runs one training job described by ``config``; returns the summary written to ``summary.json``."""
+    """Runs one training job described by ``config``; returns the summary written to ``summary.json``.
+
+    Envs come from :class:`~agentgym.trainers.env_source.EnvSource`: this process, ``env.remote``
+    (an ``agentgym serve`` URL) or ``executor: ray``."""
+    with EnvSource(config) as source:
+        return _train(config, source, resume=resume, model=model, tokenizer=tokenizer, progress=progress,
+                      verbose=verbose)
+
+
+def _train(config: TrainConfig, source: EnvSource, *, resume: bool, model: Any, tokenizer: Any, progress: bool,
+           verbose: bool) -> TrainSummary:
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
-    check_shaping_channels(config)
+    check_shaping_channels(config, source)
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(config.model_dump_json(indent=2) + "\n")
@@ -190,11 +207,12 @@ def train(config: TrainConfig, *, resume: bool = False, model: Any = None, token
     if model is None:
         model, tokenizer, path = load_model(config)
     check_chat_template(tokenizer)  # before the first (evaluation) episode, with the fix named
-    rollout = build_rollout(config)
+    rollout = build_rollout(config, source)
     temperature = config.eval.temperature if config.eval.temperature is not None else args.temperature
     eval_kw = dict(max_turns=rollout.turns_at(10**9), temperature=temperature,
-                   max_new_tokens=config.rollout.max_new_tokens, max_completion_length=config.max_completion_length)
-    split = task_split(config)
+                   max_new_tokens=config.rollout.max_new_tokens, max_completion_length=config.max_completion_length,
+                   env_factory=source.factory())
+    split = task_split(config, source)
     seeds = split.eval_seeds
     summary = TrainSummary(env=config.env.id, algo=config.algo, model=path or "in-memory",
                            reward_shaping=config.reward.shaping, tasks=split.summary())

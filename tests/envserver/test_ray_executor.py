@@ -4,19 +4,11 @@ an actor that dies ends its episodes as ``infra_error`` while the run goes on.""
 
 from __future__ import annotations
 
-import pytest
 import ray  # agentgym[ray]
 
 import agentgym
 from agentgym import OraclePolicy
 from agentgym.executors import RayEnv, RayEnvPool
-
-
-@pytest.fixture(scope="module")
-def local_ray():
-    ray.init(num_cpus=2, _node_ip_address="127.0.0.1", include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
 
 
 async def test_episodes_run_on_ray_actors(local_ray):

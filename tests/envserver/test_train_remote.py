@@ -1,0 +1,74 @@
+"""Training on envs that live elsewhere: ``env: {remote: URL}`` (an env server) and ``executor: ray``
+(Ray actors). Two real GRPO steps with the tiny model each; every episode of the rollouts and the
+held-out evaluations runs on the remote side, and nothing is left open afterwards."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("trl", reason="training needs agentgym[train]")
+
+from agentgym.errors import ConfigError  # noqa: E402
+from agentgym.executors import RayEnv  # noqa: E402
+from agentgym.trainers.config import load_config  # noqa: E402
+from agentgym.trainers.training import train  # noqa: E402
+
+from conftest import running_server  # noqa: E402
+
+
+def _config(out, env):
+    return {"algo": "grpo", "output_dir": str(out), "model": {"tiny": {"hidden_size": 64, "layers": 2, "vocab_size": 1024}},
+            "env": env, "tasks": {"train_seeds": [0, 12], "eval_seeds": [900, 902], "split": "seed"},
+            "rollout": {"max_new_tokens": 12, "max_completion_length": 64},
+            "trl": {"num_generations": 2, "per_device_train_batch_size": 4, "max_steps": 2, "save_steps": 10,
+                    "max_completion_length": 64}}
+
+
+def test_grpo_trains_on_a_served_env(tmp_path):
+    with running_server("toy/maze", env_args={"size": 2}, ttl=30.0, max_sessions=64) as (url, app):
+        config = load_config(_config(tmp_path / "run", {"remote": url, "max_turns": 2}))
+        assert config.env.id == "toy/maze"  # named by the server
+        summary = train(config, progress=False)
+        stats = app.state.manager.stats()
+    assert summary.env == "toy/maze" and summary.train.steps == 2
+    assert summary.before.episodes == summary.after.episodes == 2 and summary.before.errors == 0
+    # 2 steps x 4 episodes + 2 x 2 held-out episodes (+ task fingerprints) all ran as server sessions ...
+    assert stats["created"] >= 2 * 4 + 2 * 2
+    # ... and every one was closed by its client, none left to expire
+    assert stats["sessions"] == 0 and stats["closed"] == stats["created"] and stats["expired"] == 0
+
+
+def test_remote_env_config_errors_say_what_to_do(tmp_path):
+    with running_server("toy/maze", env_args={"size": 2}) as (url, _):
+        with pytest.raises(ConfigError, match="serves toy/maze, not `env.id` tools/calc"):
+            load_config(_config(tmp_path, {"id": "tools/calc", "remote": url}))
+        with pytest.raises(ConfigError, match="agentgym serve ENV_ID --env-arg"):
+            load_config(_config(tmp_path, {"remote": url, "kwargs": {"size": 3}}))
+        with pytest.raises(ConfigError, match="already hosts the envs"):
+            load_config({**_config(tmp_path, {"remote": url}), "executor": "ray"})
+    with pytest.raises(ConfigError, match="needs `id`"):
+        load_config(_config(tmp_path, {"max_turns": 2}))
+    from agentgym.remote import ServerUnreachableError
+
+    with pytest.raises(ServerUnreachableError, match="agentgym serve"):
+        load_config(_config(tmp_path, {"remote": url}))  # that server is gone now
+
+
+def test_grpo_trains_with_envs_in_ray_actors(tmp_path, local_ray, monkeypatch):
+    import ray
+
+    seen: list[object] = []
+    real_reset = RayEnv._reset
+
+    async def spy(self, **kw):
+        seen.append(self.actor)
+        return await real_reset(self, **kw)
+
+    monkeypatch.setattr(RayEnv, "_reset", spy)
+    config = load_config({**_config(tmp_path / "run", {"id": "toy/maze", "kwargs": {"size": 2}, "max_turns": 2}),
+                          "executor": "ray", "ray": {"actors": 2, "cpus_per_actor": 0.25}})
+    summary = train(config, progress=False)
+    assert summary.train.steps == 2 and summary.before.errors == 0 and summary.after.episodes == 2
+    assert len(seen) >= 2 * 4 + 2 * 2 and len({id(a) for a in seen}) == 2  # both actors held episodes
+    with pytest.raises(ray.exceptions.RayActorError):  # the run killed its actors when it ended
+        ray.get(seen[0].pid.remote(), timeout=120)

@@ -37,10 +37,6 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    if config.env.id.startswith("demo/"):
-        from .demo_env import register_envs
-
-        register_envs()
     from .training import train
 
     from pathlib import Path

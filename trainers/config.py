@@ -188,7 +188,6 @@ class TrainConfig(_Section):
         from agentgym.errors import EnvNotFoundError
         from agentgym.registry import spec
 
-        register_trainer_envs(self.env.id)
         try:
             return spec(self.env.id).max_turns
         except EnvNotFoundError as e:
@@ -279,15 +278,8 @@ def load_config(source: str | Path | dict[str, Any], overrides: list[str] | None
 
 
 def register_trainer_envs(env_id: str) -> None:
-    """Registers the trainers' own envs (``demo/lamps``, ``bench/farm``) when ``env_id`` names one."""
-    if env_id.startswith("demo/"):
-        from .demo_env import register_envs
-
-        register_envs()
-    elif env_id.startswith("bench/"):
-        from .bench_envs import register_envs
-
-        register_envs()
+    """Deprecated, does nothing: ``demo/lamps`` and ``bench/farm`` live in ``agentgym.environments`` and are
+    registered by its entry points like every bundled env."""
 
 
 __all__ = ["TrainConfig", "ModelConfig", "EnvConfig", "RayConfig", "TaskConfig", "RolloutConfig", "EvalConfig", "load_config",

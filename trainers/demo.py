@@ -129,13 +129,11 @@ def run_demo(out: Path, settings: DemoSettings | None = None, *, quiet: bool = F
     import agentgym
 
     from .config import load_config
-    from .demo_env import register_envs
     from .training import evaluate, task_split, train
     from .sft import expert_conversations, sft
     from .tasks import TaskSplit, fingerprints
 
     s = settings or DemoSettings()
-    register_envs()
     set_seed(s.seed)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()

@@ -59,7 +59,8 @@ def load_model(config: TrainConfig) -> tuple[Any, Any, str]:
 def evaluate(model: Any, tokenizer: Any, env_id: str, env_kwargs: dict[str, Any], seeds: range | list[int], *,
              env_factory: Callable[[], Any] | None = None,
              max_turns: int, temperature: float = 1.0, max_new_tokens: int = 64,
-             max_completion_length: int = 1024, batch: int = 64, sample_seed: int | None = 0) -> HeldOutSummary:
+             max_completion_length: int = 1024, batch: int = 64, sample_seed: int | None = 0,
+             trajectories: str | Path | None = None) -> HeldOutSummary:
     """Held-out success of a local model (batched episodes, same sampling as training).
 
     ``sample_seed`` seeds the sampling on a forked torch RNG: the same model and seeds give the
@@ -84,11 +85,25 @@ def evaluate(model: Any, tokenizer: Any, env_id: str, env_kwargs: dict[str, Any]
             starts = [EpisodeStart(factory, seed=s) for s in seeds[i:i + batch]]
             records += asyncio.run(play_episodes(gen, starts, max_turns=max_turns,
                                                  max_completion_length=max_completion_length))
+    if trajectories is not None:  # the episodes, token masks included, for the run's report
+        _write_trajectories(Path(trajectories), [r.trajectory for r in records if r.trajectory is not None])
     name = getattr(getattr(model, "config", None), "_name_or_path", None) or type(model).__name__
     base = summarize([r.trajectory for r in records], env=env_id, model=str(name))
     return HeldOutSummary(**base.model_dump(),
                           mean_tool_calls=statistics.fmean(r.tool_calls for r in records) if records else 0.0,
                           distinct_tasks=distinct_tasks(factory, seeds))
+
+
+def _write_trajectories(path: Path, trajs: list[Any]) -> None:
+    from agentgym.engine import TrajectoryWriter
+
+    path.unlink(missing_ok=True)  # a resumed run evaluates again: one record per episode
+    writer = TrajectoryWriter(path)
+    try:
+        for i, t in enumerate(trajs):
+            writer.write(t.model_copy(update={"episode": i}) if t.episode is None else t)
+    finally:
+        writer.close()
 
 
 def metrics_callback(path: Path):
@@ -240,7 +255,8 @@ def _train(config: TrainConfig, source: EnvSource, *, resume: bool, model: Any, 
     trainer.save_model(str(out / "model"))
     tokenizer.save_pretrained(str(out / "model"))
     if config.eval.after:
-        summary.after = evaluate(trainer.model, tokenizer, config.env.id, config.env.kwargs, seeds, **eval_kw)
+        summary.after = evaluate(trainer.model, tokenizer, config.env.id, config.env.kwargs, seeds, **eval_kw,
+                                 trajectories=out / "trajectories.jsonl")
     summary.train = TrainStats(steps=trainer.state.global_step, runtime_s=result.metrics.get("train_runtime"),
                                replayed=rollout.replay.replayed if rollout.replay else 0)
     plot_learning_curve(out / "metrics.jsonl", out / "learning_curve.png", title=f"{config.algo} on {config.env.id}")

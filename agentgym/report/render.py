@@ -79,6 +79,13 @@ def _token_records(record: dict[str, Any]) -> list[tuple[dict[str, Any], str, st
     return out
 
 
+_BYTE_LEVEL = str.maketrans({"Ġ": " ", "Ċ": "↵", "ĉ": "⇥"})  # byte-level BPE's space, newline, tab
+
+
+def _readable(piece: Any) -> str:
+    return piece.translate(_BYTE_LEVEL) if isinstance(piece, str) else str(piece)
+
+
 def _token_pieces(run: RunData) -> None:
     """Token records get their text pieces when the run directory holds the tokenizer (``model/``)."""
     if not any(_token_records(r) for r in run.trajectories):
@@ -96,7 +103,7 @@ def _token_pieces(run: RunData) -> None:
     for r in run.trajectories:
         for holder, ids, pieces in _token_records(r):
             if holder.get(ids):
-                holder[pieces] = tok.convert_ids_to_tokens(list(holder[ids]))
+                holder[pieces] = [_readable(p) for p in tok.convert_ids_to_tokens(list(holder[ids]))]
 
 
 def render(runs: Sequence[RunData], *, title: str = "agentgym report") -> str:

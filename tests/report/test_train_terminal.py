@@ -41,3 +41,12 @@ def test_train_terminal_run_dir_readme_and_report(tmp_path):
     assert readme.startswith("# GRPO on toy/maze") and "fine-tuned version" not in readme
     assert "**no learning signal**" in readme
     assert "no learning signal" in (out / "report.html").read_text()
+    from agentgym.report import load_run
+    from agentgym.report.render import _token_pieces
+
+    run = load_run(out)  # the held-out episodes after training, with their token records
+    assert run.groups[0]["episodes"] == 2 and run.episodes["tokens"][0] > 0
+    _token_pieces(run)  # decoded with the run's own tokenizer (model/) for the token-mask view
+    first = run.trajectories[0]
+    assert first["prompt_ids"] and len(first["prompt_pieces"]) == len(first["prompt_ids"])
+    assert all(len(t["completion_pieces"]) == len(t["completion_ids"]) for t in first["tokens"])

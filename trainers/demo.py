@@ -15,7 +15,8 @@ Steps (every number in the report is measured in this run, seeds fixed):
 4. multi-turn GRPO (gated reward: the note-reading step reward counts only when the right lamp
    is pressed) on training tasks;
 5. evaluate again with the same sampling; write ``report.md``, ``summary.json``,
-   ``metrics.jsonl`` and ``learning_curve.png`` and print a before/after table.
+   ``metrics.jsonl`` and ``learning_curve.png`` and print a before/after table; ``report.html``
+   browses the held-out episodes after GRPO against those after SFT (``sft/trajectories.jsonl``).
 """
 
 from __future__ import annotations
@@ -176,7 +177,8 @@ def run_demo(out: Path, settings: DemoSettings | None = None, *, quiet: bool = F
                 log_file=None if verbose else out / "demo.log")
     model.save_pretrained(out / "sft" / "model")
     tok.save_pretrained(out / "sft" / "model")
-    summary["sft"] = evaluate(model, tok, ENV_ID, {}, eval_seeds, **eval_kw).model_dump(mode="json")
+    summary["sft"] = evaluate(model, tok, ENV_ID, {}, eval_seeds, **eval_kw,
+                              trajectories=out / "sft" / "trajectories.jsonl").model_dump(mode="json")
     stage("sft", t)
     if not quiet:
         print(f"[demo] after SFT: held-out success {summary['sft']['success_rate']:.1%}", flush=True)
@@ -189,7 +191,8 @@ def run_demo(out: Path, settings: DemoSettings | None = None, *, quiet: bool = F
     train(config, model=model, tokenizer=tok, progress=not quiet, verbose=verbose)
     metrics = out / "metrics.jsonl"
     (out / "grpo" / "metrics.jsonl").replace(metrics)
-    summary["grpo"] = evaluate(model, tok, ENV_ID, {}, eval_seeds, **eval_kw).model_dump(mode="json")
+    summary["grpo"] = evaluate(model, tok, ENV_ID, {}, eval_seeds, **eval_kw,
+                               trajectories=out / "trajectories.jsonl").model_dump(mode="json")
     stage("grpo", t)
 
     sft_r, rl_r = summary["sft"], summary["grpo"]
@@ -203,9 +206,10 @@ def run_demo(out: Path, settings: DemoSettings | None = None, *, quiet: bool = F
     plot(metrics, summary, out / "learning_curve.png")
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     (out / "report.md").write_text(report(summary))
-    from agentgym.report import finish_run
+    from agentgym.report import build_report, finish_run
 
     finish_run(out)  # README.md and report.html (summary, curves, notes)
+    build_report([out, out / "sft"], out / "report.html", title="agentgym demo: after GRPO (demo) vs after SFT (sft)")
     return summary
 
 

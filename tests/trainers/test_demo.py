@@ -32,6 +32,11 @@ def test_demo_pipeline_writes_the_run_directory(tmp_path):
     assert tasks["split"] == "task" and tasks["shared_tasks"] == 0 and tasks["eval_tasks_in_sft"] == 0
     assert tasks["eval_tasks"] == saved["grpo"]["distinct_tasks"] >= 2
     assert f"{tasks['eval_tasks']} distinct tasks" in report
+    from agentgym.report import load_run  # report.html: after GRPO vs after SFT on the same held-out episodes
+
+    assert (out / "report.html").stat().st_size > 1000 and (out / "README.md").read_text().startswith("# ")
+    assert [load_run(d).groups[0]["episodes"] for d in (out, out / "sft")] == [8, 8]
+    assert 'id="agc-1-0"' in (out / "report.html").read_text()  # the SFT run's trajectories are in the page
 
 
 def test_one_sided_p_value():

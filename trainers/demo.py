@@ -165,7 +165,8 @@ def run_demo(out: Path, settings: DemoSettings | None = None, *, quiet: bool = F
                                "settings": dataclasses.asdict(s), "torch_threads": torch.get_num_threads(),
                                "tasks": {**split.summary(), "held_out_share": HELD_OUT, "sft_tasks": len(sft_fps),
                                          "eval_tasks_in_sft": len(sft_fps & eval_fps)}}
-    summary["base"] = evaluate(model, tok, ENV_ID, {}, eval_seeds, **eval_kw).model_dump(mode="json")
+    summary["base"] = evaluate(model, tok, ENV_ID, {}, eval_seeds, **eval_kw,
+                               stage=None if quiet else "eval base").model_dump(mode="json")
     stage("model", t)
 
     t = time.perf_counter()
@@ -178,7 +179,8 @@ def run_demo(out: Path, settings: DemoSettings | None = None, *, quiet: bool = F
     model.save_pretrained(out / "sft" / "model")
     tok.save_pretrained(out / "sft" / "model")
     summary["sft"] = evaluate(model, tok, ENV_ID, {}, eval_seeds, **eval_kw,
-                              trajectories=out / "sft" / "trajectories.jsonl").model_dump(mode="json")
+                              trajectories=out / "sft" / "trajectories.jsonl",
+                              stage=None if quiet else "eval after SFT").model_dump(mode="json")
     stage("sft", t)
     if not quiet:
         print(f"[demo] after SFT: held-out success {summary['sft']['success_rate']:.1%}", flush=True)
@@ -192,7 +194,8 @@ def run_demo(out: Path, settings: DemoSettings | None = None, *, quiet: bool = F
     metrics = out / "metrics.jsonl"
     (out / "grpo" / "metrics.jsonl").replace(metrics)
     summary["grpo"] = evaluate(model, tok, ENV_ID, {}, eval_seeds, **eval_kw,
-                               trajectories=out / "trajectories.jsonl").model_dump(mode="json")
+                               trajectories=out / "trajectories.jsonl",
+                               stage=None if quiet else "eval after GRPO").model_dump(mode="json")
     stage("grpo", t)
 
     sft_r, rl_r = summary["sft"], summary["grpo"]

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from agentgym.errors import ConfigError
-from agentgym.progress import use_train_progress
+from agentgym.progress import StageBar, use_train_progress
 from agentgym.registry import make
 from agentgym.report import finish_run
 from agentgym.summary import HeldOutSummary, TrainStats, TrainSummary, summarize
@@ -60,13 +60,14 @@ def evaluate(model: Any, tokenizer: Any, env_id: str, env_kwargs: dict[str, Any]
              env_factory: Callable[[], Any] | None = None,
              max_turns: int, temperature: float = 1.0, max_new_tokens: int = 64,
              max_completion_length: int = 1024, batch: int = 64, sample_seed: int | None = 0,
-             trajectories: str | Path | None = None) -> HeldOutSummary:
+             trajectories: str | Path | None = None, stage: str | None = None) -> HeldOutSummary:
     """Held-out success of a local model (batched episodes, same sampling as training).
 
     ``sample_seed`` seeds the sampling on a forked torch RNG: the same model and seeds give the
     same result every call, and the caller's (training) random stream is left untouched.
     ``None`` samples from the global stream. ``distinct_tasks``: how many different tasks the seeds
     build (``trainers/tasks.py``); pick held-out seeds with :func:`~agentgym.trainers.tasks.split_tasks`.
+    ``trajectories``: a JSONL file for the episodes themselves; ``stage``: show a bar of that name.
     """
     import contextlib
 
@@ -81,10 +82,14 @@ def evaluate(model: Any, tokenizer: Any, env_id: str, env_kwargs: dict[str, Any]
     with torch.random.fork_rng(devices=devices) if sample_seed is not None else contextlib.nullcontext():
         if sample_seed is not None:
             torch.manual_seed(sample_seed)
+        bar = StageBar(stage or "eval", len(seeds), enabled=stage is not None)  # ``stage``: its bar's name
         for i in range(0, len(seeds), batch):
             starts = [EpisodeStart(factory, seed=s) for s in seeds[i:i + batch]]
             records += asyncio.run(play_episodes(gen, starts, max_turns=max_turns,
                                                  max_completion_length=max_completion_length))
+            bar.update(len(starts), success=f"{sum(r.success for r in records) / len(records):.2f}",
+                       tools=f"{statistics.fmean(r.tool_calls for r in records):.3g}")
+        bar.close()
     if trajectories is not None:  # the episodes, token masks included, for the run's report
         _write_trajectories(Path(trajectories), [r.trajectory for r in records if r.trajectory is not None])
     name = getattr(getattr(model, "config", None), "_name_or_path", None) or type(model).__name__
@@ -236,7 +241,8 @@ def _train(config: TrainConfig, source: EnvSource, *, resume: bool, model: Any, 
     if previous is not None:
         summary.before = previous  # measured before the first training step, kept across resumes
     elif config.eval.before and not checkpoint:
-        summary.before = evaluate(model, tokenizer, config.env.id, config.env.kwargs, seeds, **eval_kw)
+        summary.before = evaluate(model, tokenizer, config.env.id, config.env.kwargs, seeds, **eval_kw,
+                                  stage="eval before" if progress else None)
         summary.write(out / "summary.json")  # a resume finds it here
     trainer_cls = make_trainer_class()
     trainer_cls.attribution = config.arpo.attribution if config.algo == "arpo" else "soft"
@@ -256,7 +262,7 @@ def _train(config: TrainConfig, source: EnvSource, *, resume: bool, model: Any, 
     tokenizer.save_pretrained(str(out / "model"))
     if config.eval.after:
         summary.after = evaluate(trainer.model, tokenizer, config.env.id, config.env.kwargs, seeds, **eval_kw,
-                                 trajectories=out / "trajectories.jsonl")
+                                 trajectories=out / "trajectories.jsonl", stage="eval after" if progress else None)
     summary.train = TrainStats(steps=trainer.state.global_step, runtime_s=result.metrics.get("train_runtime"),
                                replayed=rollout.replay.replayed if rollout.replay else 0)
     plot_learning_curve(out / "metrics.jsonl", out / "learning_curve.png", title=f"{config.algo} on {config.env.id}")

@@ -32,6 +32,7 @@ def test_train_terminal_run_dir_readme_and_report(tmp_path):
     assert "{'loss'" not in shown and "'completions/mean_length'" not in shown  # TRL's per-step dicts
     assert "Warning" not in shown.replace("warning: no learning signal", "")     # FutureWarnings and friends
     assert "GRPO: 100%" in proc.stderr and "5/5" in proc.stderr and "zero-std 1" in proc.stderr
+    assert "eval before: 100%" in proc.stderr and "eval after: 100%" in proc.stderr  # one bar per stage
     assert proc.stderr.count("warning: no learning signal for 5 steps") == 1 and "SFT checkpoint" in proc.stderr
     assert "held-out before training" in proc.stdout
     assert f"{out / 'report.html'}" in proc.stdout and f"{out / 'train.log'}" in proc.stdout

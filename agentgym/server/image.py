@@ -1,0 +1,183 @@
+"""The env-server image (``docker/server/Dockerfile``), built with no registry and no network in Docker.
+
+    from agentgym.server.image import build_server_image
+    tag = build_server_image(extras=["tools"])       # "agentgym/server:latest"; skipped when up to date
+
+    python -m agentgym.server.image --extras textworld --tag agentgym/server:textworld
+    docker run -d --network host agentgym/server:latest toy/maze --host 127.0.0.1 --port 8000
+
+The host builds a wheel of this checkout and installs it, with the env's extras, for the base
+image's Python and platform (``pip install --target --only-binary``) into the build context; the
+Dockerfile copies that in. The base is the sandboxes' registry-less one (``agentgym sandbox
+build`` bootstraps it). The image carries a hash of the sources, extras and base: an unchanged
+checkout is not rebuilt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Callable, Sequence
+
+SERVER_IMAGE = "agentgym/server:latest"
+HASH_LABEL = "agentgym.content-hash"
+SOURCES = ("agentgym", "environments", "sandboxes", "trainers", "configs", "docker")
+TOP_FILES = ("pyproject.toml", "setup.py", "README.md", "LICENSE")
+
+
+def source_root() -> Path:
+    """The checkout to install (the folder holding pyproject.toml next to this package)."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / "pyproject.toml").is_file() or not (root / "environments").is_dir():
+        from ..errors import ConfigError
+
+        raise ConfigError(f"building the server image needs an agentgym source checkout; {root} is not one")
+    return root
+
+
+def _files(root: Path) -> list[Path]:
+    out = [root / f for f in TOP_FILES if (root / f).is_file()]
+    for folder in SOURCES:
+        out += sorted(p for p in (root / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts
+                      and p.suffix not in (".pyc", ".pyo"))
+    return out
+
+
+def content_hash(root: Path, extras: Sequence[str], base_id: str, python: str) -> str:
+    digest = hashlib.sha256(f"{sorted(extras)}|{base_id}|{python}".encode())
+    for path in _files(root):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def base_python(client, base: str) -> tuple[str, str, str]:
+    """``(python "3.11", glibc "2.36", machine "x86_64")`` inside the base image."""
+    out = client.containers.run(base, ["python3", "-c", "import platform, sys; print('%d.%d' % sys.version_info[:2], "
+                                       "platform.libc_ver()[1] or '2.17', platform.machine())"],
+                                network_mode="none", remove=True)
+    py, glibc, machine = out.decode().split()
+    return py, glibc, machine
+
+
+def platform_tags(glibc: str, machine: str) -> list[str]:
+    """The manylinux tags a base with this glibc accepts (pip's ``--platform``, repeated)."""
+    minor = int(glibc.split(".")[1])
+    tags = [f"manylinux_2_{m}_{machine}" for m in range(minor, 4, -1)]
+    legacy = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
+    tags += [f"{name}_{machine}" for m, name in legacy.items() if m <= minor]
+    return tags + [f"linux_{machine}"]
+
+
+def _pip() -> list[str]:
+    return [sys.executable, "-m", "pip", "--disable-pip-version-check", "-qq"]  # errors only
+
+
+def _install(target: Path, spec: str, python: str, glibc: str, machine: str, *, deps: bool) -> None:
+    plat = [a for tag in platform_tags(glibc, machine) for a in ("--platform", tag)]
+    subprocess.run([*_pip(), "install", "--target", str(target), "--only-binary=:all:", "--python-version", python,
+                    "--implementation", "cp", *plat, "--no-compile", *([] if deps else ["--no-deps"]), spec],
+                   check=True)
+
+
+def dependencies_dir(root: Path, wheel: Path, extras: Sequence[str], python: str, glibc: str, machine: str,
+                     log: Callable[[str], None] = print) -> Path:
+    """agentgym's dependencies (with ``extras``) for the image's platform, cached by pyproject.toml + platform."""
+    from ..models.tiny import cache_dir
+
+    key = hashlib.sha256(b"|".join([(root / "pyproject.toml").read_bytes(), ",".join(sorted(extras)).encode(),
+                                    f"{python}|{glibc}|{machine}".encode()])).hexdigest()[:16]
+    target = cache_dir() / "server-image" / f"deps-{key}"
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    spec = f"agentgym[{','.join(extras)}] @ {wheel.as_uri()}" if extras else str(wheel)
+    log(f"agentgym server image: installing the dependencies of {spec.split(' @ ')[0]} for Python {python} "
+        f"({machine}, glibc {glibc}); cached in {target}")
+    tmp = Path(tempfile.mkdtemp(prefix=".deps-", dir=target.parent))
+    try:
+        _install(tmp, spec, python, glibc, machine, deps=True)
+        for own in [tmp / "agentgym", *tmp.glob("agentgym-*.dist-info"), tmp / "bin"]:
+            shutil.rmtree(own, ignore_errors=True)  # agentgym itself goes in its own layer
+        tmp.rename(target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def prepare_context(ctx: Path, root: Path, extras: Sequence[str], python: str, glibc: str, machine: str,
+                    log: Callable[[str], None] = print) -> None:
+    """``ctx/Dockerfile``, ``ctx/site`` (the dependencies, cached) and ``ctx/app`` (agentgym itself)."""
+    src, wheels = ctx / "src", ctx / "wheels"
+    src.mkdir(parents=True)
+    for name in TOP_FILES:
+        if (root / name).is_file():
+            shutil.copy2(root / name, src / name)
+    for folder in SOURCES:
+        shutil.copytree(root / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    log("agentgym server image: building the agentgym wheel")
+    subprocess.run([*_pip(), "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(src)], check=True,
+                   cwd=ctx)
+    wheel = next(wheels.glob("agentgym-*.whl"))
+    deps = dependencies_dir(root, wheel, extras, python, glibc, machine, log)
+    shutil.copytree(deps, ctx / "site", symlinks=True)
+    _install(ctx / "app", str(wheel), python, glibc, machine, deps=False)
+    shutil.rmtree(ctx / "app" / "bin", ignore_errors=True)
+    shutil.rmtree(src)
+    shutil.rmtree(wheels)
+    shutil.copy2(root / "docker" / "server" / "Dockerfile", ctx / "Dockerfile")
+
+
+def build_server_image(extras: Sequence[str] = (), *, tag: str = SERVER_IMAGE, base_image: str | None = None,
+                       force: bool = False, log: Callable[[str], None] = print) -> str:
+    """Builds (or keeps, when up to date) the env-server image for ``extras``; returns its tag."""
+    from ..sandboxes.docker import docker_client
+    from ..sandboxes.errors import SandboxUnavailableError
+    from ..sandboxes.images import _image_id, _label, ensure_base
+
+    root = source_root()
+    client = docker_client()
+    base = ensure_base(client, base_image, log)
+    python, glibc, machine = base_python(client, base)
+    wanted = content_hash(root, extras, _image_id(client, base) or base, python)
+    if not force and _label(client, tag, HASH_LABEL) == wanted:
+        log(f"{tag}: up to date ({wanted})")
+        return tag
+    with tempfile.TemporaryDirectory(prefix="agentgym-server-image-") as tmp:
+        ctx = Path(tmp)
+        try:
+            prepare_context(ctx, root, extras, python, glibc, machine, log)
+        except subprocess.CalledProcessError as e:
+            raise SandboxUnavailableError(f"installing agentgym{list(extras) or ''} for the image failed "
+                                          f"(exit {e.returncode}; pip's message is above)") from None
+        log(f"{tag}: building on {base}")
+        try:
+            client.images.build(path=str(ctx), dockerfile="Dockerfile", tag=tag, buildargs={"BASE_IMAGE": base},
+                                labels={HASH_LABEL: wanted}, pull=False, rm=True, forcerm=True, network_mode="none")
+        except Exception as e:
+            raise SandboxUnavailableError(f"building {tag} failed: {e}") from None
+    return tag
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m agentgym.server.image", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--extras", default="", help="the env's extras, comma-separated (textworld, tools, web, ...)")
+    parser.add_argument("--tag", default=SERVER_IMAGE)
+    parser.add_argument("--base-image", default=None, help="default: the sandboxes' registry-less base")
+    parser.add_argument("--force", action="store_true", help="rebuild even when up to date")
+    args = parser.parse_args(argv)
+    extras = [e.strip() for e in args.extras.split(",") if e.strip()]
+    print(build_server_image(extras, tag=args.tag, base_image=args.base_image, force=args.force))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+__all__ = ["build_server_image", "SERVER_IMAGE", "platform_tags"]

@@ -127,3 +127,26 @@ def test_view_serves_on_loopback_and_shows_new_episodes(report_runs, tmp_path):
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+def test_nan_rewards_and_torn_lines_still_make_a_page(tmp_path):
+    import base64
+    import gzip
+
+    from agentgym.types import Message, Trajectory
+
+    run = tmp_path / "odd"
+    run.mkdir()
+    w = TrajectoryWriter(run / "trajectories.jsonl")
+    w.write(Trajectory(episode=0, env_id="x/y", task_id="t", reward=float("nan"), rewards=[float("nan")],
+                       channels=[{"format": float("inf")}], messages=[Message.user("hi")]))
+    w.close()
+    with open(run / "trajectories.jsonl", "a") as f:
+        f.write('{"episode": 1, "env_id": "x/y", "mess')  # killed mid-write
+    (run / "metrics.jsonl").write_text('{"step": 1, "reward": NaN}\nnot json\n')
+    html = build_report([run], tmp_path / "r.html").read_text()
+    data = _page_data(html)["runs"][0]
+    assert data["episodes"]["reward"] == [None] and data["groups"][0]["mean_reward"] is None
+    assert data["metrics"] == {"step": [1], "reward": [None]}
+    packed = re.search(r'id="agc-0-0">([^<]+)<', html).group(1)
+    assert json.loads(gzip.decompress(base64.b64decode(packed)))[0]["rewards"] == [None]

@@ -28,6 +28,7 @@ from .data import RunData, finite, load_run
 CHUNK = 100                  # episodes per compressed block
 MAX_SCREENSHOT_BYTES = 4_000_000
 _SLOTS = re.compile(r"__TITLE__|/\*__STYLE__\*/|__DATA__|<!--__CHUNKS__-->|/\*__APP__\*/")
+_BASE64_IMAGES = {"iVBORw0KGgo": "image/png", "/9j/": "image/jpeg", "UklGR": "image/webp"}
 _IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}
 
 
@@ -58,12 +59,14 @@ def _embed_screenshots(record: dict[str, Any], root: Path) -> None:
             value = info.get(key)
             if not isinstance(value, str) or value.startswith("data:"):
                 continue
+            b64_mime = next((m for prefix, m in _BASE64_IMAGES.items() if value.startswith(prefix)), None)
+            if b64_mime:  # the image itself, base64 (environments/web with screenshot=True)
+                info["screenshot"] = f"data:{b64_mime};base64," + value
+                continue
             path = (root / value) if not os.path.isabs(value) else Path(value)
             mime = _IMAGE_TYPES.get(path.suffix.lower())
             if mime and path.is_file() and path.stat().st_size <= MAX_SCREENSHOT_BYTES:
                 info["screenshot"] = f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
-            elif len(value) > 200 and mime is None:  # already base64 image data
-                info["screenshot"] = "data:image/png;base64," + value
 
 
 def _token_records(record: dict[str, Any]) -> list[tuple[dict[str, Any], str, str]]:

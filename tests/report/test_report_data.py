@@ -150,3 +150,25 @@ def test_nan_rewards_and_torn_lines_still_make_a_page(tmp_path):
     assert data["metrics"] == {"step": [1], "reward": [None]}
     packed = re.search(r'id="agc-0-0">([^<]+)<', html).group(1)
     assert json.loads(gzip.decompress(base64.b64decode(packed)))[0]["rewards"] == [None]
+
+
+def test_web_screenshots_recorded_as_base64_become_images(tmp_path):
+    """environments/web puts a base64 PNG in info["screenshot"] after each step (screenshot=True)."""
+    import base64
+    import gzip
+
+    from conftest import tiny_png
+
+    from agentgym.types import Message, Trajectory
+
+    run = tmp_path / "web"
+    run.mkdir()
+    shot = base64.b64encode(tiny_png(40, 30)).decode()
+    w = TrajectoryWriter(run / "trajectories.jsonl")
+    w.write(Trajectory(episode=0, env_id="web/shop", messages=[Message.user("buy")], rewards=[0.0, 0.0],
+                       infos=[{}, {"screenshot": shot, "url": "http://127.0.0.1:1/"}]))
+    w.close()
+    html = build_report([run], tmp_path / "r.html").read_text()
+    packed = re.search(r'id="agc-0-0">([^<]+)<', html).group(1)
+    info = json.loads(gzip.decompress(base64.b64decode(packed)))[0]["infos"][1]
+    assert info["screenshot"] == "data:image/png;base64," + shot and info["url"] == "http://127.0.0.1:1/"

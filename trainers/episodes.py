@@ -134,9 +134,14 @@ class EpisodeRecord:
             prompt_ids=prompt, completion_ids=completion, logprobs=logprobs, env_mask=mask, nodes=nodes,
             reward=0.0 if failed else traj.reward, success=traj.success and not failed, channels=traj.channels,
             turns=traj.turns, tool_calls=sum(len(m.tool_calls or []) for m in traj.messages if m.role == "assistant"),
-            termination=termination, error=traj.error if failed else None, key=key, messages=traj.messages,
+            termination=termination, error=_first_line(traj.error) if failed else None, key=key, messages=traj.messages,
             trajectory=traj,
         )
+
+
+def _first_line(text: str | None) -> str:
+    """What reward functions get as ``error``: the exception line (the trajectory keeps the traceback)."""
+    return next((line for line in (text or "").splitlines() if line.strip()), "error")
 
 
 class EpisodeState:

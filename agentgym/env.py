@@ -21,18 +21,17 @@ from __future__ import annotations
 
 import abc
 import asyncio
-import copy
 import inspect
 import json
 import random
 import threading
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, Awaitable, Callable, ClassVar, TypeVar
 
 from pydantic import BaseModel, Field
 
 from .errors import EnvStateError
 from .offload import OffloadTimeout, run_in_thread
-from .tools import TOOL_ATTR, ToolArgumentError, collect_tools, tool_spec, validate_arguments
+from .tools import TOOL_ATTR, ToolArgumentError, collect_tools, tool_signature, tool_spec, validate_arguments
 from .types import EnvSpec, Message, StepResult, Task, ToolCall, ToolSpec, jsonable
 
 T = TypeVar("T")
@@ -41,28 +40,68 @@ FORMAT_OK = 0.0
 FORMAT_BAD = -1.0
 
 
+def fresh_seed() -> int:
+    """A seed from the OS's randomness, for episodes reset without one."""
+    return random.SystemRandom().randrange(2**31)
+
+
 class Env(abc.ABC):
     """Base class of every environment.
 
+    The base owns the episode: :meth:`reset` fixes the seed (a fresh one when none is given),
+    stores it, seeds ``self.rng`` with it and passes it on to ``_reset``; it keeps the action
+    log, so the default :meth:`fork` replays exactly this episode.
+
+        class Coin(Env):
+            async def _reset(self, *, seed, task):         # seed is always an int here
+                self.heads = self.rng.random() < 0.5          # self.rng: seeded by reset
+                self.set_task(Task(id=f"coin-{seed}", instruction="Heads or tails?"))
+                return "Heads or tails?"
+
+            async def _step(self, action):
+                won = (action.content or "").strip().lower() == ("heads" if self.heads else "tails")
+                return StepResult(messages=[Message.user("Right." if won else "Wrong.")],
+                                  reward=float(won), done=True, success=won)
+
     Set in ALL subclasses:
-        spec: :class:`EnvSpec` (id, description, max_turns, tags, requirements).
-        _reset(seed, task): start an episode; return the first observation.
+        _reset(seed, task): start an episode; return the first observation (text or StepResult).
         _step(action): apply one assistant message.
 
     Set in SOME subclasses:
+        system_prompt: prepended to the first observation as a system message.
+        result_tag: the tag text formats wrap tool results in (``result``; search envs: ``information``).
+        accepted_kwargs: for a constructor with ``**kwargs``, the names it takes (the registry
+            refuses others before building the env).
         oracle(): actions that solve the current task.
-        fork(): a native snapshot (default: replay of seed + action log).
+        fresh_seed(): the seed of an episode reset without one (default: 31 random bits).
+        spawn(): a new, unstarted env with this configuration (default: the factory that built it).
+        fork(): a native snapshot (default: spawn() + replay of seed, task and action log).
         _close(): release resources.
         sample_action(rng): a random valid action (default: a random tool call).
+
+    Set by the registry (:func:`agentgym.make`): ``spec`` (id, description, max_turns, tags,
+    requirements, kwargs) and the factory ``spawn`` uses.
+
+    Episode state (read it; the base sets it): ``seed``, ``rng``, ``task``, ``turn``, ``done``.
     """
 
     spec: EnvSpec = EnvSpec(id="unregistered")
     max_action_chars: int = 16_000
+    system_prompt: str | None = None
+    result_tag: str = "result"
+    accepted_kwargs: ClassVar[tuple[str, ...] | None] = None  # the names a constructor's **kwargs takes
 
-    def __new__(cls, *args: Any, **kwargs: Any):
-        obj = super().__new__(cls)
-        obj._init_args = (args, dict(kwargs))  # lets the default fork() rebuild an identical env
-        return obj
+    # episode state, owned by the base (class defaults until the first reset)
+    _rng: random.Random | None = None         # random.Random(seed), new at every reset
+    _seed: int | None = None
+    _task: Task | None = None                 # the episode's task (set_task), or the one reset() was given
+    _task_arg: Task | None = None             # what reset() was given, for replay
+    _actions: list[tuple[Message, str | None]] = ()  # type: ignore[assignment]  # (action, refusal) per turn, new list per reset
+    _turn: int = 0
+    _done: bool = False
+    _started: bool = False
+    _closed: bool = False
+    _factory: Callable[[], Env] | None = None  # set by make(): builds an identical, unstarted env
 
     # ----------------------------------------------------------------- public API
     @property
@@ -71,35 +110,83 @@ class Env(abc.ABC):
         return list(self.spec.tools)
 
     @property
+    def seed(self) -> int | None:
+        """The current episode's seed (None before the first reset)."""
+        return self._seed
+
+    @property
+    def rng(self) -> random.Random:
+        """The episode's random stream, seeded with :attr:`seed` at every reset: draw from it in
+        ``_reset`` and ``_step`` and the episode replays exactly (the default :meth:`fork` relies on it)."""
+        if self._rng is None:
+            raise EnvStateError(f"{self.spec.id}: env.rng exists once reset() has picked the seed")
+        return self._rng
+
+    @property
     def turn(self) -> int:
         """Number of ``step`` calls since the last reset."""
-        return getattr(self, "_turn", 0)
+        return self._turn
+
+    @property
+    def done(self) -> bool:
+        """True once the episode ended (solved, failed or out of turns)."""
+        return self._done
 
     @property
     def task(self) -> Task | None:
-        return getattr(self, "_task", None)
+        """The current task (set by the env with :meth:`set_task`, else the one given to reset)."""
+        return self._task
+
+    def set_task(self, task: Task) -> None:
+        """Names the task the current episode plays (call it from ``_reset``)."""
+        if not isinstance(task, Task):
+            raise TypeError(f"set_task() takes a Task, got {type(task).__name__}")
+        self._task = task
+
+    def fresh_seed(self) -> int:
+        """The seed of an episode reset without one. Override to bound it (e.g. a game pool)."""
+        return fresh_seed()
 
     async def reset(self, *, seed: int | None = None, task: Task | dict | str | None = None) -> StepResult:
-        """Starts a new episode. ``seed`` picks (and randomises) the task unless ``task`` is given."""
+        """Starts a new episode. ``seed`` picks (and randomises) the task unless ``task`` is given.
+
+        Without a seed one is drawn once (:meth:`fresh_seed`) and kept: ``env.seed`` names it
+        and :meth:`fork` replays the same episode.
+        """
         self._check_open()
         if isinstance(task, dict):
             task = Task.model_validate(task)
         elif isinstance(task, str):
             task = Task(id=task)
-        self._seed, self._task_arg, self._actions, self._turn, self._done = seed, task, [], 0, False
-        self._task = task
+        if seed is None:
+            seed = self.fresh_seed()
+        elif isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError(f"seed must be an int or None, got {type(seed).__name__} {seed!r}")
+        self._seed, self._task_arg, self._task = seed, task, task
+        self._rng = random.Random(seed)
+        self._actions, self._turn, self._done, self._started = [], 0, False, False
         result = await self._reset(seed=seed, task=task)
         if isinstance(result, str):
             result = StepResult(messages=[Message.user(result)])
-        if getattr(self, "system_prompt", None) and not any(m.role == "system" for m in result.messages):
+        if self.system_prompt and not any(m.role == "system" for m in result.messages):
             result.messages.insert(0, Message.system(self.system_prompt))
         self._started = True
         return result
 
     async def step(self, action: Message | str) -> StepResult:
         """Applies one assistant message. Never raises on a bad action."""
+        return await self._advance(action, None)
+
+    async def reject(self, action: Message | str, reason: str) -> StepResult:
+        """Counts ``action`` as a turn without acting on it: ``reason`` goes back as feedback with
+        the ``format`` penalty. A text format calls it for a reply it could not parse, so the env
+        never executes text the model is told was invalid."""
+        return await self._advance(action, reason)
+
+    async def _advance(self, action: Message | str, refusal: str | None) -> StepResult:
+        """One turn: ``_step(action)``, or the ``refusal`` feedback; logged for replay."""
         self._check_open()
-        if not getattr(self, "_started", False):
+        if not self._started:
             raise EnvStateError(f"{self.spec.id}: call reset() before step()")
         if isinstance(action, str):
             action = Message.assistant(action)
@@ -108,10 +195,12 @@ class Env(abc.ABC):
                 messages=[Message.user("The episode is over; no further actions are accepted. Call reset().")],
                 done=True, info={"error": "episode_over"}, channels={"format": FORMAT_BAD},
             )
-        self._actions.append(action.model_copy(update={"tokens": None, "usage": None}))
+        self._actions.append((action.model_copy(update={"tokens": None, "usage": None}), refusal))
         self._turn += 1
         size = len(action.content or "") + sum(len(c.arguments) + len(c.name) for c in action.tool_calls or [])
-        if size > self.max_action_chars:
+        if refusal is not None:
+            result = self.feedback(refusal, action)
+        elif size > self.max_action_chars:
             result = self.feedback(
                 f"Your action is {size} characters long; the limit is {self.max_action_chars}. Send a shorter action.",
                 action,
@@ -125,17 +214,45 @@ class Env(abc.ABC):
             self._done = True
         return result
 
-    async def fork(self) -> Env:
-        """An independent copy at the same state. Default: rebuild and replay seed + action log."""
-        self._check_open()
-        args, kwargs = self._init_args
-        twin = type(self)(*copy.deepcopy(args), **copy.deepcopy(kwargs))
-        twin.spec = self.spec
-        if getattr(self, "_started", False):
-            await twin.reset(seed=self._seed, task=self._task_arg)
-            for action in self._actions:
-                await twin.step(action)
+    def spawn(self) -> Env:
+        """A new, unstarted env with this env's configuration.
+
+        Envs built by :func:`agentgym.make` are rebuilt by the same factory with the same
+        arguments; an env class whose constructor takes no arguments is simply instantiated.
+        Override it (or :meth:`fork`) for envs built by hand with arguments.
+        """
+        if self._factory is not None:
+            twin = self._factory()
+        elif not _takes_arguments(type(self)):
+            twin = type(self)()
+        else:
+            raise EnvStateError(
+                f"{type(self).__name__} was built directly with arguments, so fork() cannot rebuild it; build it "
+                f"with agentgym.make(...) or override {type(self).__name__}.spawn()")
+        twin.spec, twin._factory = self.spec, self._factory
         return twin
+
+    async def fork(self) -> Env:
+        """An independent copy at the same state. Default: :meth:`spawn` and replay this episode
+        (its seed, task and actions), so the copy is exact whether or not reset got a seed."""
+        self._check_open()
+        twin = self.spawn()
+        if self._started:
+            await twin.reset(seed=self._seed, task=self._task_arg)
+            for action, refusal in self._actions:
+                await twin._advance(action, refusal)
+        return twin
+
+    def _copy_episode(self, twin: Env) -> None:
+        """Gives ``twin`` this env's episode bookkeeping (seed, rng state, task, turn, action log);
+        for a native :meth:`fork` that copies the env's own state by snapshot."""
+        twin.spec, twin._factory = self.spec, self._factory
+        twin._seed, twin._task, twin._task_arg = self._seed, self._task, self._task_arg
+        twin._turn, twin._done, twin._started = self._turn, self._done, self._started
+        twin._actions = list(self._actions)
+        if self._rng is not None:
+            twin._rng = random.Random()
+            twin._rng.setstate(self._rng.getstate())
 
     async def oracle(self) -> list[Message] | None:
         """Assistant messages that solve the current task from its start, or None if unknown."""
@@ -149,7 +266,7 @@ class Env(abc.ABC):
         return Message.assistant(tool_calls=[ToolCall(name=spec.name, arguments=json.dumps(_random_args(spec, rng)))])
 
     async def close(self) -> None:
-        if not getattr(self, "_closed", False):
+        if not self._closed:
             self._closed = True
             await self._close()
 
@@ -187,7 +304,7 @@ class Env(abc.ABC):
         return StepResult(messages=msgs, info={"error": text, **info}, channels={"format": FORMAT_BAD, "tool_ok": 0.0})
 
     def _check_open(self) -> None:
-        if getattr(self, "_closed", False):
+        if self._closed:
             raise EnvStateError(f"{self.spec.id}: this env is closed; make a new one")
 
 
@@ -247,11 +364,10 @@ class ToolEnv(Env):
         if not calls:
             return await self.on_text(action.content or "", action)
         fns = collect_tools(self)
-        specs = {t.name: t for t in self.tools}
         out = StepResult(channels={"format": FORMAT_OK})
         ok = 0
         for i, call in enumerate(calls):
-            res = await self._call_one(call, fns, specs, over_limit=i >= self.max_calls_per_turn)
+            res = await self._call_one(call, fns, over_limit=i >= self.max_calls_per_turn)
             out.messages.append(Message.tool(res.content, call.id, call.name))
             out.reward += res.reward
             ok += res.ok
@@ -270,16 +386,16 @@ class ToolEnv(Env):
         out.info["tool_calls"] = len(calls)
         return out
 
-    async def _call_one(self, call: ToolCall, fns: dict[str, Callable], specs: dict[str, ToolSpec], over_limit: bool) -> ToolResult:
+    async def _call_one(self, call: ToolCall, fns: dict[str, Callable], over_limit: bool) -> ToolResult:
         if over_limit:
             return ToolResult(content=f"Error: at most {self.max_calls_per_turn} tool calls per turn.", ok=False,
                               info={"malformed": True})
         if call.name not in fns:
-            names = ", ".join(specs)
+            names = ", ".join(fns)
             return ToolResult(content=f"Error: unknown tool `{call.name[:80]}`. Available tools: {names}.", ok=False,
                               info={"malformed": True})
         try:
-            kwargs = validate_arguments(specs[call.name], call.arguments)
+            kwargs = validate_arguments(tool_signature(fns[call.name]), call.arguments)
         except ToolArgumentError as e:
             return ToolResult(content=f"Error: {e}", ok=False, info={"malformed": True})
         fn = fns[call.name]
@@ -309,6 +425,14 @@ class ToolEnv(Env):
         if not isinstance(value, str):
             value = json.dumps(jsonable(value))
         return ToolResult(content=value)
+
+
+def _takes_arguments(cls: type) -> bool:
+    """True when ``cls(...)`` has parameters (so ``cls()`` might not rebuild an instance faithfully)."""
+    try:
+        return bool(inspect.signature(cls).parameters)
+    except (TypeError, ValueError):
+        return True
 
 
 def _random_args(spec: ToolSpec, rng: random.Random) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 
-from .env import FORMAT_BAD, Env
+from .env import Env
 from .parsers import Format, parse, render_tool_call, render_tool_prompt, render_tool_result
 from .types import Message, StepResult, Task, ToolSpec
 
@@ -25,7 +25,7 @@ class TextFormatEnv(Env):
             raise ValueError(f"text format must be 'tags' or 'react', got {format!r}")
         self.inner = inner
         self.format = format
-        self.result_tag = result_tag or getattr(inner, "result_tag", "result")
+        self.result_tag = result_tag or inner.result_tag
         self.spec = inner.spec
 
     @property
@@ -39,6 +39,18 @@ class TextFormatEnv(Env):
     @property
     def task(self) -> Task | None:
         return self.inner.task
+
+    @property
+    def seed(self) -> int | None:
+        return self.inner.seed
+
+    @property
+    def done(self) -> bool:
+        return self.inner.done
+
+    @property
+    def rng(self) -> random.Random:
+        return self.inner.rng
 
     def _text(self, result: StepResult) -> StepResult:
         parts, out = [], []
@@ -64,21 +76,20 @@ class TextFormatEnv(Env):
         return result
 
     async def step(self, action: Message | str) -> StepResult:
+        """Parses the reply and steps the inner env with the tool calls it holds. A reply that
+        does not parse is refused (:meth:`Env.reject`): it counts as a turn, the model gets the
+        parse error, and the inner env never acts on the text."""
         self._check_open()
         raw = action if isinstance(action, str) else (action.content or "")
-        tokens = None if isinstance(action, str) else action.tokens
+        parsed = None
         if self.inner.tools and len(raw) <= self.inner.max_action_chars:  # oversized: the inner env refuses it
             parsed = parse(raw, self.inner.tools, self.format)
-            inner_action = Message.assistant(content=raw, tool_calls=parsed.tool_calls or None)
-        else:
-            parsed, inner_action = None, Message.assistant(content=raw)
-        del tokens  # bookkeeping stays on the caller's message
-        result = self._text(await self.inner.step(inner_action))
         if parsed is not None and parsed.error and not parsed.tool_calls:
-            result.messages = [Message.user(f"Error: {parsed.error}")]
-            result.channels["format"] = FORMAT_BAD
+            result = self._text(await self.inner.reject(Message.assistant(content=raw), parsed.error))
             result.info["error"] = parsed.error
-        return result
+            return result
+        inner_action = Message.assistant(content=raw, tool_calls=(parsed.tool_calls or None) if parsed else None)
+        return self._text(await self.inner.step(inner_action))
 
     async def fork(self) -> TextFormatEnv:
         return TextFormatEnv(await self.inner.fork(), self.format, self.result_tag)
@@ -100,6 +111,7 @@ class TextFormatEnv(Env):
         return self._render(self.inner.sample_action(rng))
 
     async def close(self) -> None:
+        self._closed = True
         await self.inner.close()
 
     async def _reset(self, *, seed, task):  # pragma: no cover - reset() is overridden

@@ -2,30 +2,40 @@
 
     class Maze(ToolEnv):
         @tool
-        def move(self, direction: Literal["north", "south", "east", "west"]) -> str:
-            '''Move one cell.
+        def move(self, direction: Literal["north", "south", "east", "west"], steps: int = 1) -> str:
+            '''Move.
 
             Args:
                 direction: where to go.
+                steps: how many cells.
             '''
 
-``tool_spec(fn)`` builds the :class:`ToolSpec`; ``validate_arguments(spec, raw)`` turns a raw
-JSON string into keyword arguments or raises :class:`ToolArgumentError` with a message that
-says what is allowed.
+    sig = tool_signature(Maze.move)       # .spec: the OpenAI schema; .arguments: the pydantic model
+    kwargs = validate_arguments(sig, '{"direction": "north"}')
+
+One pydantic model, built from the signature (any type pydantic knows: nested lists, dicts,
+``Literal``, ``Optional``, unions, pydantic models), gives both the JSON schema the model sees
+and the validation of what it sends; argument descriptions come from the docstring (Google,
+NumPy or reST style, read by ``docstring_parser``). Every malformed call raises
+:class:`ToolArgumentError` with a message for the model; nothing else escapes.
 """
 
 from __future__ import annotations
 
 import inspect
 import json
-import re
-import types
+import sys
 import typing
-from typing import Any, Callable, Literal, get_args, get_origin
+from dataclasses import dataclass
+from typing import Any, Callable, Literal, Union
+
+import docstring_parser
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from .types import ToolSpec, clean_text
 
 TOOL_ATTR = "__agentgym_tool__"
+_SIGNATURE_ATTR = "__agentgym_tool_signature__"
 MAX_ARGUMENT_DEPTH = 32      # no tool needs deeper arguments; deeper ones are refused with a message
 
 
@@ -49,76 +59,89 @@ def tool(fn: Callable | None = None, *, name: str | None = None, description: st
     return wrap(fn) if fn is not None else wrap
 
 
-def _json_type(annotation: Any) -> dict[str, Any]:
-    origin = get_origin(annotation)
-    if annotation is inspect.Parameter.empty or annotation is Any:
-        return {}
-    if origin is Literal:
-        values = list(get_args(annotation))
-        kind = {str: "string", int: "integer", float: "number", bool: "boolean"}.get(type(values[0]), "string")
-        return {"type": kind, "enum": values}
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in get_args(annotation) if a is not type(None)]
-        return _json_type(args[0]) if len(args) == 1 else {"anyOf": [_json_type(a) for a in args]}
-    if origin in (list, tuple, set):
-        inner = get_args(annotation)
-        return {"type": "array", "items": _json_type(inner[0]) if inner else {}}
-    if origin is dict:
-        inner = get_args(annotation)
-        value = _json_type(inner[1]) if len(inner) == 2 else {}
-        return {"type": "object", "additionalProperties": value} if value else {"type": "object"}
-    if annotation is dict:
-        return {"type": "object"}
-    return {
-        str: {"type": "string"},
-        int: {"type": "integer"},
-        float: {"type": "number"},
-        bool: {"type": "boolean"},
-        list: {"type": "array"},
-    }.get(annotation, {})
+@dataclass(frozen=True)
+class ToolSignature:
+    """A tool's OpenAI schema (``spec``) and the pydantic model it was made from (``arguments``).
+
+    ``names`` maps each argument's name to its field in ``arguments`` (fields are named ``a0``,
+    ``a1``, ... so an argument may be called ``json`` or ``model_config``).
+    """
+
+    spec: ToolSpec
+    arguments: type[BaseModel]
+    names: dict[str, str]
 
 
-def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
-    """Google-style docstring → (summary, {arg: description})."""
-    doc = inspect.cleandoc(doc or "")
-    parts = re.split(r"^\s*(?:Args|Arguments|Parameters):\s*$", doc, maxsplit=1, flags=re.M)
-    # paragraphs joined by a blank line; lines within a paragraph joined by a space
-    summary = "\n\n".join(" ".join(p.split()) for p in re.split(r"\n\s*\n", parts[0].strip()) if p.strip())
-    args: dict[str, str] = {}
-    if len(parts) > 1:
-        current = None
-        for line in parts[1].splitlines():
-            if re.match(r"^\s*(Returns|Raises|Example|Examples):", line):
-                break
-            m = re.match(r"^\s{0,8}(\w+)\s*(?:\([^)]*\))?:\s*(.*)$", line)
-            if m:
-                current = m.group(1)
-                args[current] = m.group(2).strip()
-            elif current and line.strip():
-                args[current] += " " + line.strip()
-    return summary, args
+def _describe(doc: str) -> tuple[str, dict[str, str]]:
+    """A docstring → (summary paragraphs, {argument: description}), whitespace collapsed."""
+    try:
+        parsed = docstring_parser.parse(doc or "")
+    except docstring_parser.ParseError:
+        parsed = docstring_parser.parse(doc or "", style=docstring_parser.DocstringStyle.GOOGLE)
+    text = parsed.short_description or ""
+    if parsed.long_description:
+        text += ("\n\n" if parsed.blank_after_short_description else "\n") + parsed.long_description
+    summary = "\n\n".join(" ".join(p.split()) for p in text.split("\n\n") if p.strip())
+    return summary, {p.arg_name: " ".join((p.description or "").split()) for p in parsed.params}
+
+
+def _simplify(schema: Any, defs: dict[str, Any], depth: int = 0) -> Any:
+    """Pydantic's JSON schema made plain for an LLM: ``$ref`` inlined, titles dropped, ``X | None``
+    shown as ``X`` (its default says it may be omitted)."""
+    if isinstance(schema, list):
+        return [_simplify(s, defs, depth) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if "$ref" in schema and depth < 8:
+        target = defs.get(schema["$ref"].rsplit("/", 1)[-1], {})
+        return _simplify({**target, **{k: v for k, v in schema.items() if k != "$ref"}}, defs, depth + 1)
+    out = {k: _simplify(v, defs, depth) for k, v in schema.items() if k not in ("title", "$defs")}
+    options = out.get("anyOf")
+    if isinstance(options, list) and {"type": "null"} in options:
+        rest = [o for o in options if o != {"type": "null"}]
+        if len(rest) == 1:
+            del out["anyOf"]
+            out = {**rest[0], **out}
+    return out
+
+
+def tool_signature(fn: Callable) -> ToolSignature:
+    """The schema and argument model of a ``@tool`` function (built once per function)."""
+    target = getattr(fn, "__func__", fn)
+    cached = target.__dict__.get(_SIGNATURE_ATTR) if hasattr(target, "__dict__") else None
+    if cached is not None:
+        return cached
+    meta = getattr(target, TOOL_ATTR, {}) or {}
+    tool_name = meta.get("name") or target.__name__
+    summary, arg_docs = _describe(target.__doc__ or "")
+    hints = typing.get_type_hints(target, include_extras=True)
+    fields: dict[str, Any] = {}
+    names: dict[str, str] = {}
+    for pname, param in inspect.signature(target).parameters.items():
+        if pname == "self" or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        field = f"a{len(names)}"
+        names[pname] = field
+        default = ... if param.default is inspect.Parameter.empty else param.default
+        fields[field] = (hints.get(pname, Any), Field(default, alias=pname, description=arg_docs.get(pname)))
+    model = create_model(f"{tool_name}_arguments", __config__=ConfigDict(extra="forbid"), **fields)
+    raw = model.model_json_schema(by_alias=True)
+    props = {k: _simplify(v, raw.get("$defs", {})) for k, v in raw.get("properties", {}).items()}
+    params = {"type": "object", "properties": props, "required": list(raw.get("required", []))}
+    spec = ToolSpec(name=tool_name, description=meta.get("description") or summary, parameters=params)
+    sig = ToolSignature(spec=spec, arguments=model, names=names)
+    _BY_SPEC[id(spec)] = sig
+    if hasattr(target, "__dict__"):
+        setattr(target, _SIGNATURE_ATTR, sig)
+    return sig
+
+
+_BY_SPEC: dict[int, ToolSignature] = {}   # id(spec) -> signature; the signature keeps its spec alive
 
 
 def tool_spec(fn: Callable) -> ToolSpec:
     """Builds the OpenAI function schema of a ``@tool`` function from its signature and docstring."""
-    meta = getattr(fn, TOOL_ATTR, {}) or {}
-    summary, arg_docs = _parse_docstring(fn.__doc__ or "")
-    hints = typing.get_type_hints(fn)
-    props: dict[str, Any] = {}
-    required: list[str] = []
-    for pname, param in inspect.signature(fn).parameters.items():
-        if pname == "self" or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            continue
-        schema = dict(_json_type(hints.get(pname, param.annotation)))
-        if pname in arg_docs:
-            schema["description"] = arg_docs[pname]
-        if param.default is inspect.Parameter.empty:
-            required.append(pname)
-        else:
-            schema["default"] = param.default
-        props[pname] = schema
-    params: dict[str, Any] = {"type": "object", "properties": props, "required": required}
-    return ToolSpec(name=meta.get("name") or fn.__name__, description=meta.get("description") or summary, parameters=params)
+    return tool_signature(fn).spec
 
 
 def collect_tools(obj: Any) -> dict[str, Callable]:
@@ -132,24 +155,48 @@ def collect_tools(obj: Any) -> dict[str, Callable]:
     return found
 
 
-_TYPE_CHECKS: dict[str, Callable[[Any], bool]] = {
-    "string": lambda v: isinstance(v, str),
-    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-    "boolean": lambda v: isinstance(v, bool),
-    "array": lambda v: isinstance(v, list),
-    "object": lambda v: isinstance(v, dict),
-}
+# ---------------------------------------------------------------------------- checking
+
+_JSON_TYPES: dict[str, Any] = {"string": str, "integer": int, "number": float, "boolean": bool}
 
 
-def _signature(spec: ToolSpec) -> str:
+def _annotation(schema: dict[str, Any]) -> Any:
+    """A type for a plain JSON-schema property (specs that did not come from :func:`tool_signature`)."""
+    if "enum" in schema and schema["enum"]:
+        return Literal[tuple(schema["enum"])]
+    if "anyOf" in schema:
+        return Union[tuple(_annotation(o) for o in schema["anyOf"])]
+    kind = schema.get("type")
+    if kind == "array":
+        return list[_annotation(schema.get("items") or {})]
+    if kind == "object":
+        extra = schema.get("additionalProperties")
+        return dict[str, _annotation(extra if isinstance(extra, dict) else {})]
+    if kind == "null":
+        return type(None)
+    return _JSON_TYPES.get(kind, Any)
+
+
+def _signature_of(spec: ToolSpec) -> ToolSignature:
+    found = _BY_SPEC.get(id(spec))
+    if found is not None and found.spec is spec:
+        return found
+    props = spec.parameters.get("properties", {}) or {}
+    required = set(spec.parameters.get("required", []) or [])
+    names = {p: f"a{i}" for i, p in enumerate(props)}
+    fields = {names[p]: (_annotation(s), Field(... if p in required else s.get("default"), alias=p))
+              for p, s in props.items()}
+    model = create_model(f"{spec.name}_arguments", __config__=ConfigDict(extra="forbid"), **fields)
+    return ToolSignature(spec=spec, arguments=model, names=names)
+
+
+def _usage(spec: ToolSpec) -> str:
     props = spec.parameters.get("properties", {})
     req = set(spec.parameters.get("required", []))
     parts = []
     for k, v in props.items():
-        t = v.get("type", "any")
-        if "enum" in v:
-            t = "|".join(json.dumps(e) for e in v["enum"])
+        t = "|".join(json.dumps(e) for e in v["enum"]) if "enum" in v else v.get("type") or \
+            "|".join(o.get("type", "any") for o in v.get("anyOf", [])) or "any"
         parts.append(f"{k}: {t}" + ("" if k in req else " (optional)"))
     return f"{spec.name}({', '.join(parts)})"
 
@@ -162,43 +209,54 @@ def _preview(value: Any) -> str:
         return f"<{type(value).__name__}>"
 
 
-def _check_value(path: str, value: Any, schema: dict[str, Any], spec: ToolSpec) -> Any:
-    """``value`` checked against ``schema`` (recursing into ``items``, ``properties`` and
-    ``additionalProperties``); integral floats become ints, numeric strings floats."""
-    if "anyOf" in schema:
-        for option in schema["anyOf"]:
-            try:
-                return _check_value(path, value, option, spec)
-            except ToolArgumentError:
-                continue
-        kinds = " or ".join(o.get("type", "any") for o in schema["anyOf"])
-        raise ToolArgumentError(f"argument `{path}` of `{spec.name}` must be {kinds}, got {type(value).__name__} "
-                                f"{_preview(value)}. Usage: {_signature(spec)}")
-    kind = schema.get("type")
-    if kind == "number" and isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            pass
-    if kind == "integer" and isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if kind and kind in _TYPE_CHECKS and not _TYPE_CHECKS[kind](value):
-        raise ToolArgumentError(
-            f"argument `{path}` of `{spec.name}` must be {kind}, got {type(value).__name__} {_preview(value)}. "
-            f"Usage: {_signature(spec)}"
-        )
-    if "enum" in schema and value not in schema["enum"]:
-        raise ToolArgumentError(
-            f"argument `{path}` of `{spec.name}` must be one of {schema['enum']}, got {_preview(value)}"
-        )
-    if isinstance(value, list) and isinstance(schema.get("items"), dict) and schema["items"]:
-        return [_check_value(f"{path}[{i}]", v, schema["items"], spec) for i, v in enumerate(value)]
-    if isinstance(value, dict):
-        fields = schema.get("properties") or {}
-        extra = schema.get("additionalProperties")
-        return {k: _check_value(f"{path}.{k}", v, fields.get(k) or (extra if isinstance(extra, dict) else {}), spec)
-                for k, v in value.items()}
-    return value
+_EXPECTED = {"int": "integer", "float": "number", "string": "string", "bool": "boolean", "list": "array",
+             "dict": "object", "model": "object", "finite": "a finite number", "tuple": "array", "set": "array"}
+
+
+def _locate(args: dict[str, Any], loc: tuple[Any, ...]) -> tuple[str, Any]:
+    """The argument path (``values[0]``, ``scale.x``) and the value an error location points at;
+    union-member tags in ``loc`` (``'int'``, ``'list[int]'``) match no key and are skipped."""
+    path, value = "", args
+    for part in loc:
+        if isinstance(value, dict) and part in value:
+            path, value = (f"{path}.{part}" if path else str(part)), value[part]
+        elif isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+            path, value = f"{path}[{part}]", value[part]
+    return path, value
+
+
+def _explain(err: ValidationError, args: dict[str, Any], spec: ToolSpec) -> str:
+    errors = err.errors(include_url=False, include_input=False, include_context=True)
+    unknown = [str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden" and len(e["loc"]) == 1]
+    if unknown:
+        return f"unknown argument(s) {[k[:60] for k in unknown[:5]]} for `{spec.name}`. Usage: {_usage(spec)}"
+    missing = [str(e["loc"][0]) for e in errors if e["type"] == "missing" and len(e["loc"]) == 1]
+    if missing:
+        return f"missing required argument(s) {missing} for `{spec.name}`. Usage: {_usage(spec)}"
+    by_path: dict[str, tuple[Any, list[dict[str, Any]]]] = {}
+    for e in errors:
+        path, value = _locate(args, e["loc"])
+        key = e["loc"][-1] if e["loc"] else None
+        if e["type"] in ("missing", "extra_forbidden") and isinstance(key, str):  # a field of a nested object
+            where = f"{path}.{key}" if path else key
+            what = "is required" if e["type"] == "missing" else "is not a known field"
+            return f"`{where}` in the arguments of `{spec.name}` {what}. Usage: {_usage(spec)}"
+        by_path.setdefault(path, (value, []))[1].append(e)
+    path, (value, errs) = next(iter(by_path.items()))
+    got = f"got {type(value).__name__} {_preview(value)}"
+    literal = [e for e in errs if e["type"] == "literal_error"]
+    if literal and len(errs) == 1:
+        schema = spec.parameters.get("properties", {}).get(path) or {}
+        options = schema.get("enum") or literal[0].get("ctx", {}).get("expected")
+        shown = _preview(value) if isinstance(value, str) else got.removeprefix("got ")
+        return f"argument `{path}` of `{spec.name}` must be one of {options}, got {shown}"
+    kinds = []
+    for e in errs:
+        kind = _EXPECTED.get(e["type"].split("_")[0]) if e["type"] != "missing" else None
+        text = kind or e["msg"].removeprefix("Input should be ").removeprefix("Value error, ")
+        if text not in kinds:
+            kinds.append(text)
+    return f"argument `{path}` of `{spec.name}` must be {' or '.join(kinds)}, {got}. Usage: {_usage(spec)}"
 
 
 def _clean_parsed(value: Any, spec: ToolSpec) -> Any:
@@ -214,60 +272,67 @@ def _clean_parsed(value: Any, spec: ToolSpec) -> Any:
         elif isinstance(v, (list, dict)):
             if depth >= MAX_ARGUMENT_DEPTH:
                 raise ToolArgumentError(f"arguments of `{spec.name}` are nested more than {MAX_ARGUMENT_DEPTH} levels "
-                                        f"deep; send flat values. Usage: {_signature(spec)}")
+                                        f"deep; send flat values. Usage: {_usage(spec)}")
             if isinstance(v, dict):
                 v = holder[key] = {clean_text(k): x for k, x in v.items()}
             stack.extend((v, k, depth + 1) for k in (v if isinstance(v, dict) else range(len(v))))
     return root[0]
 
 
-def validate_arguments(spec: ToolSpec, raw: str | dict | None) -> dict[str, Any]:
-    """Parses and checks a call's arguments against ``spec``; returns kwargs.
+def _parse(spec: ToolSpec, raw: str | dict | None) -> dict[str, Any]:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return {}
+    if isinstance(raw, dict):
+        return raw
+    if not isinstance(raw, str):
+        raise ToolArgumentError(f"arguments of `{spec.name}` must be a JSON object, got {type(raw).__name__}")
+    try:
+        args = json.loads(raw)
+    except RecursionError:
+        raise ToolArgumentError(f"arguments of `{spec.name}` are nested too deeply to read; send a flat JSON "
+                                f"object, e.g. {_usage(spec)}") from None
+    except json.JSONDecodeError as e:
+        raise ToolArgumentError(f"arguments of `{spec.name}` are not valid JSON ({e.__class__.__name__}: "
+                                f"{str(e)[:80]}). Send a JSON object, e.g. {_usage(spec)}") from None
+    except ValueError:  # an integer literal past Python's int-from-text limit
+        raise ToolArgumentError(f"a number in the arguments of `{spec.name}` has more than {_int_digits_limit()} "
+                                "digits; send a shorter number, or the digits as a string") from None
+    if not isinstance(args, dict):
+        raise ToolArgumentError(f"arguments of `{spec.name}` must be a JSON object, got {type(args).__name__}")
+    return args
 
-    Text is cleaned (lone surrogates escaped), nesting is bounded, nested values are checked
-    against ``items``/``properties`` (``list[int]`` given ``["a", 1]`` names ``values[0]``).
+
+def validate_arguments(tool: ToolSignature | ToolSpec | Callable, raw: str | dict | None) -> dict[str, Any]:
+    """Parses a call's arguments and validates them with the tool's pydantic model; returns kwargs.
+
+    ``tool`` is a :class:`ToolSignature`, a ``@tool`` function, or a :class:`ToolSpec` (a spec
+    made by :func:`tool_spec` uses its own model; any other is checked against its JSON schema).
+    Text is cleaned (lone surrogates escaped) and nesting bounded before validation; values are
+    converted as pydantic does in lax mode (``1.0`` → ``1`` for an ``int``, ``"2.5"`` → ``2.5``
+    for a ``float``). Only the arguments the call gave are returned (defaults stay Python's).
 
     Raises:
         ToolArgumentError: invalid JSON, numbers too long to read, nesting too deep, not an
-            object, unknown/missing arguments, wrong types (at any depth).
+            object, unknown/missing arguments, wrong types at any depth (the message names the
+            path, e.g. ``values[0]``, and the tool's usage).
     """
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        args: Any = {}
-    elif isinstance(raw, dict):
-        args = raw
-    elif not isinstance(raw, str):
-        raise ToolArgumentError(f"arguments of `{spec.name}` must be a JSON object, got {type(raw).__name__}")
+    if isinstance(tool, ToolSignature):
+        sig = tool
+    elif isinstance(tool, ToolSpec):
+        sig = _signature_of(tool)
     else:
-        try:
-            args = json.loads(raw)
-        except RecursionError:
-            raise ToolArgumentError(f"arguments of `{spec.name}` are nested too deeply to read; send a flat JSON "
-                                    f"object, e.g. {_signature(spec)}") from None
-        except json.JSONDecodeError as e:
-            raise ToolArgumentError(
-                f"arguments of `{spec.name}` are not valid JSON ({e.__class__.__name__}: {str(e)[:80]}). "
-                f"Send a JSON object, e.g. {_signature(spec)}"
-            ) from None
-        except ValueError:  # an integer literal past Python's int-from-text limit
-            raise ToolArgumentError(
-                f"a number in the arguments of `{spec.name}` has more than {_int_digits_limit()} digits; "
-                "send a shorter number, or the digits as a string"
-            ) from None
-    if not isinstance(args, dict):
-        raise ToolArgumentError(f"arguments of `{spec.name}` must be a JSON object, got {type(args).__name__}")
-    args = _clean_parsed(args, spec)
-    props = spec.parameters.get("properties", {})
-    unknown = [k for k in args if k not in props]
-    if unknown:
-        raise ToolArgumentError(f"unknown argument(s) {[k[:60] for k in unknown[:5]]} for `{spec.name}`. "
-                                f"Usage: {_signature(spec)}")
-    missing = [k for k in spec.parameters.get("required", []) if k not in args]
-    if missing:
-        raise ToolArgumentError(f"missing required argument(s) {missing} for `{spec.name}`. Usage: {_signature(spec)}")
-    return {k: _check_value(k, v, props[k], spec) for k, v in args.items()}
+        sig = tool_signature(tool)
+    spec = sig.spec
+    args = _clean_parsed(_parse(spec, raw), spec)
+    try:
+        model = sig.arguments.model_validate(args)
+    except ValidationError as e:
+        raise ToolArgumentError(_explain(e, args, spec)) from None
+    except (ValueError, TypeError, RecursionError) as e:  # a validator of a user type tripped over the input
+        raise ToolArgumentError(f"arguments of `{spec.name}` could not be read ({type(e).__name__}). "
+                                f"Usage: {_usage(spec)}") from None
+    return {name: getattr(model, field) for name, field in sig.names.items() if field in model.model_fields_set}
 
 
 def _int_digits_limit() -> int:
-    import sys
-
     return sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 4300

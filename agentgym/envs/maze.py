@@ -88,6 +88,15 @@ class MazeEnv(ToolEnv):
 
     system_prompt = "You are in a maze. Use the tools to reach the exit. Be efficient."
 
+    # episode state (set by _reset)
+    grid: list[list[str]]
+    start: tuple[int, int]
+    pos: tuple[int, int]
+    goal: tuple[int, int]
+    to_goal: dict[tuple[int, int], int]
+    moves: int = 0
+    best: int = 0
+
     def __init__(self, size: int = 4):
         if not isinstance(size, int) or isinstance(size, bool):
             raise ValueError(f"maze size must be an integer, got {type(size).__name__} {size!r}")
@@ -96,16 +105,15 @@ class MazeEnv(ToolEnv):
                              f"has {MAX_SIZE * MAX_SIZE} cells), got {size}")
         self.size = size
 
-    async def _reset(self, *, seed: int | None, task: Task | None) -> StepResult:
-        seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
-        rng = random.Random(seed)
+    async def _reset(self, *, seed: int, task: Task | None) -> StepResult:
+        rng = self.rng  # random.Random(seed), seeded by reset()
         self.grid = carve(self.size, rng)
         cells = [(r, c) for r in range(len(self.grid)) for c in range(len(self.grid)) if self.grid[r][c] == "."]
         self.pos = self.start = rng.choice(cells)
         from_start = distances(self.grid, self.pos)
         self.goal = max(cells, key=lambda c: (from_start[c], rng.random()))
         self.to_goal = distances(self.grid, self.goal)
-        self._task = Task(id=f"maze-{self.size}-{seed}", instruction="Reach the exit.")
+        self.set_task(Task(id=f"maze-{self.size}-{seed}", instruction="Reach the exit."))
         self.moves = 0
         self.best = self.to_goal[self.pos]   # closest distance to the goal so far (progress pays only new records)
         n = len(self.grid)  # size rooms per side, with walls between them: a (2*size+1)-cell grid

@@ -4,9 +4,11 @@
         name: str
         async def act(self, messages: list[Message], tools: list[ToolSpec]) -> Message: ...
 
-Optional hooks the rollout engine calls when present:
-    ``async begin_episode(env)`` — called after reset (oracle/random policies read the env),
-    ``async aclose()`` — release clients/models at the end of a run.
+Optional hooks the rollout engine calls when present, each a Protocol of its own (test with
+``isinstance(policy, EpisodeAware)``):
+    :class:`EpisodeAware` ``async begin_episode(env)`` — called after reset (oracle/random
+        policies read the env); may return the policy to act for this episode,
+    :class:`Closable` ``async aclose()`` — release clients/models at the end of a run.
 
 Implementations: :class:`OpenAIPolicy` (any OpenAI-compatible endpoint), :class:`HFPolicy`
 (transformers, token-in/token-out), :class:`OraclePolicy`, :class:`RandomPolicy`,
@@ -15,9 +17,12 @@ Implementations: :class:`OpenAIPolicy` (any OpenAI-compatible endpoint), :class:
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ..types import Message, ToolSpec
+
+if TYPE_CHECKING:
+    from ..env import Env
 
 
 @runtime_checkable
@@ -27,4 +32,18 @@ class Policy(Protocol):
     async def act(self, messages: list[Message], tools: list[ToolSpec]) -> Message: ...
 
 
-__all__ = ["Policy"]
+@runtime_checkable
+class EpisodeAware(Protocol):
+    """Optional: told about each episode after reset; returns the policy to act in it (or None: itself)."""
+
+    async def begin_episode(self, env: Env) -> Policy | None: ...
+
+
+@runtime_checkable
+class Closable(Protocol):
+    """Optional: releases clients, sessions or models at the end of a run."""
+
+    async def aclose(self) -> None: ...
+
+
+__all__ = ["Policy", "EpisodeAware", "Closable"]

@@ -32,7 +32,7 @@ def register_envs() -> None:
     for name, description in TASKS.items():
         agentgym.register(f"alfworld/{name}", ENTRY_POINT, description=f"ALFWorld: {description}", max_turns=50,
                           tags=["alfworld", "text-game", "tools"], requirements=["textworld", "alfworld"],
-                          task_type=name)
+                          kwargs={"task_type": name})
 
 
 __all__ = ["register_envs", "TASKS"]

@@ -85,20 +85,22 @@ class AlfWorldEnv(TextGameEnv):
         return ensure_problem(task_type, index, self.split, max_receptacles=self.max_receptacles,
                               n_distractors=self.n_distractors, cache=self.cache) / "game.tw-pddl"
 
-    def _open_game(self, seed: int | None, task: Task | None) -> OpenedGame:
+    def fresh_seed(self) -> int:
+        """An unseeded reset plays a random game of the pool (of the first 2**20 games without ``n_games``)."""
+        return random.SystemRandom().randrange(self.n_games or 2**20)
+
+    def _open_game(self, seed: int, task: Task | None) -> OpenedGame:
         if task is not None and task.data.get("game_file"):
             path = Path(task.data["game_file"]).expanduser()
             if not path.is_file():
                 raise FileNotFoundError(f"ALFWorld game file not found: {path}")
         else:
-            if seed is None:
-                seed = random.SystemRandom().randrange(self.n_games or 2**20)
             path = self.game_file(seed)
         data = json.loads(path.read_text())
         traj_path = path.with_name("traj_data.json")
         traj: dict[str, Any] = json.loads(traj_path.read_text()) if traj_path.is_file() else {}
         if "UNKNOWN GOAL" in data["grammar"] and traj:
-            data["grammar"] = data["grammar"].replace("UNKNOWN GOAL", _goal_text(traj, seed or 0))
+            data["grammar"] = data["grammar"].replace("UNKNOWN GOAL", _goal_text(traj, seed))
         engine = self._loaded((str(path), data["grammar"]), lambda: open_engine(data, extras=["walkthrough"]))
         task = Task(id=f"alfworld/{traj.get('task_type', self.task_type)}/{self.split}/{path.parent.name}",
                     instruction=traj.get("task_desc", ""), split=self.split,

@@ -21,10 +21,10 @@ def register_envs() -> None:
 
     register("search/kb", "agentgym.environments.search.env:SearchEnv",
              description="Single-hop questions over a generated fictional encyclopedia; BM25 search, open, answer.",
-             max_turns=8, tags=["search", "tools", "qa"], requirements=["bm25s"], hops=[1])
+             max_turns=8, tags=["search", "tools", "qa"], requirements=["bm25s"], kwargs={"hops": [1]})
     register("search/kb-multihop", "agentgym.environments.search.env:SearchEnv",
              description="2-4-hop questions over a generated fictional encyclopedia (Search-R1 style).",
-             max_turns=14, tags=["search", "tools", "qa", "multihop"], requirements=["bm25s"], hops=[2, 3, 4])
+             max_turns=14, tags=["search", "tools", "qa", "multihop"], requirements=["bm25s"], kwargs={"hops": [2, 3, 4]})
 
 
 __all__ = ["register_envs"]

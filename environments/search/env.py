@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import difflib
 import json
-import random
 from typing import Any, Literal
 
 from agentgym.env import ToolEnv, ToolError, ToolResult
@@ -115,11 +114,10 @@ class SearchEnv(ToolEnv):
         return pool
 
     # ------------------------------------------------------------------ episode
-    async def _reset(self, *, seed: int | None, task: Task | None) -> StepResult:
+    async def _reset(self, *, seed: int, task: Task | None) -> StepResult:
         kb = self._kb or await asyncio.to_thread(lambda: self.kb)  # first use builds the KB (~2 s): off the loop
         if task is None:
             pool = self.question_pool()
-            seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
             q = pool[seed % len(pool)]
         else:
             found = [x for x in kb.questions if x.id == task.id]
@@ -132,8 +130,8 @@ class SearchEnv(ToolEnv):
             else:
                 raise ValueError(f"task {task.id!r} is not a question of {kb.name} and has no data['answers']")
         self.question = q
-        self._task = Task(id=q.id, instruction=q.question, split=q.split,
-                          data={"answers": q.answers, "supporting": q.supporting, "hops": q.hops})
+        self.set_task(Task(id=q.id, instruction=q.question, split=q.split,
+                           data={"answers": q.answers, "supporting": q.supporting, "hops": q.hops}))
         self.tool_calls_total, self.seen_docs = 0, set()
         return StepResult(messages=[Message.user(f"Question: {q.question}")],
                           info={"task_id": q.id, "hops": q.hops})

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import re
 from typing import Any, Literal
 
@@ -117,6 +116,14 @@ class SWEEnv(ToolEnv):
 
     system_prompt = SYSTEM_PROMPT
 
+    # episode state (set by _reset, the tools and fork)
+    row: SWETask
+    base: Checkout
+    last_tree: str | None = None
+    submitted: bool = False
+    grade: Any = None
+    _tested: bool = False
+
     def __init__(self, tasks: Any = None, *, sandbox: Literal["docker", "bwrap", "auto"] = "docker",
                  image: str | None = None, bash_timeout: float = 60.0, test_timeout: float = 300.0,
                  max_output_chars: int = 12000, outcome_levels: dict[str, float] | None = None):
@@ -133,9 +140,8 @@ class SWEEnv(ToolEnv):
         self._backend: str | None = None
 
     # ------------------------------------------------------------------ episode
-    def _pick(self, seed: int | None, task: Task | None) -> SWETask:
+    def _pick(self, seed: int, task: Task | None) -> SWETask:
         if task is None:
-            seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
             return self.tasks[seed % len(self.tasks)]
         if task.data.get("instance_id"):
             return validate_row(task.data)
@@ -150,7 +156,7 @@ class SWEEnv(ToolEnv):
             self._backend = resolve_backend(self.sandbox_choice, self.image)
         return self._backend
 
-    async def _reset(self, *, seed: int | None, task: Task | None) -> StepResult:
+    async def _reset(self, *, seed: int, task: Task | None) -> StepResult:
         row = self._pick(seed, task)
         self.row = row
         self.tree_dir = await asyncio.to_thread(task_tree, row, self.tasks)
@@ -161,15 +167,15 @@ class SWEEnv(ToolEnv):
         self.editor = Editor(self._sandbox, self.max_output_chars)
         self.last_tree: str | None = self.base.tree
         self.submitted, self.grade = False, None
-        self._task = Task(id=row.instance_id, instruction=row.problem_statement, data={"repo": row.repo})
+        self.set_task(Task(id=row.instance_id, instruction=row.problem_statement, data={"repo": row.repo}))
         listing = await self._sandbox.exec(["bash", "-c", "/usr/bin/git ls-files | head -n 200"], timeout=60)
         text = (f"<issue>\n{row.problem_statement.strip()}\n</issue>\n\nThe repository {row.repo} is checked out at "
                 f"{WORKDIR} (your shell starts there). Its files:\n{listing.stdout.rstrip()}\n\n"
                 "Make the smallest change to the non-test files that resolves the issue, then call submit.")
         return StepResult(messages=[Message.user(text)], info={"instance_id": row.instance_id, "repo": row.repo})
 
-    async def step(self, action: Message | str) -> StepResult:
-        result = await super().step(action)
+    async def _advance(self, action: Message | str, refusal: str | None) -> StepResult:
+        result = await super()._advance(action, refusal)
         if result.truncated and not self.submitted:
             result.reward += self.levels.no_submit
             result.channels["outcome"] = self.levels.no_submit
@@ -295,13 +301,13 @@ class SWEEnv(ToolEnv):
     async def fork(self) -> Env:
         """An independent copy at the same state: a snapshot of this sandbox restored into a new one."""
         self._check_open()
-        twin = object.__new__(type(self))
-        twin._init_args = self._init_args
-        for key in ("spec", "tasks", "sandbox_choice", "image", "bash_timeout", "test_timeout", "max_output_chars",
+        twin = object.__new__(type(self))  # the configuration is copied, the episode restored from a snapshot
+        for key in ("tasks", "sandbox_choice", "image", "bash_timeout", "test_timeout", "max_output_chars",
                     "levels", "_backend"):
             setattr(twin, key, getattr(self, key))
         twin._sandbox, twin._grader = None, None
-        if not getattr(self, "_started", False):
+        self._copy_episode(twin)
+        if not self._started:
             return twin
         keep = f"{WORKDIR}/.git/agentgym-shell"  # /tmp is not in a snapshot: carry the shell's cwd and exports
         await self.shell.run(f'[ -d {WORKDIR}/.git ] && mkdir -p {keep} && cp -a "$__ag_state"/. {keep}/ 2>/dev/null; true')
@@ -320,10 +326,8 @@ class SWEEnv(ToolEnv):
         await self._sandbox.exec(["rm", "-rf", keep], timeout=60)
         twin.editor = Editor(twin._sandbox, self.max_output_chars)
         twin.editor.history = {k: list(v) for k, v in self.editor.history.items()}
-        for key in ("row", "tree_dir", "base", "last_tree", "submitted", "grade", "_task", "_seed", "_task_arg",
-                    "_turn", "_done", "_started"):
+        for key in ("row", "tree_dir", "base", "last_tree", "submitted", "grade"):
             setattr(twin, key, getattr(self, key))
-        twin._actions = list(self._actions)
         return twin
 
     async def _close(self) -> None:

@@ -42,7 +42,7 @@ def register_envs() -> None:
     for env_id, kw in ENVS.items():
         kw = dict(kw)
         agentgym.register(env_id, ENTRY_POINT, description=kw.pop("description"), max_turns=kw.pop("max_turns"),
-                          tags=["textworld", "text-game", "tools"], requirements=["textworld"], **kw)
+                          tags=["textworld", "text-game", "tools"], requirements=["textworld"], kwargs=kw)
 
 
 __all__ = ["register_envs", "ENVS"]

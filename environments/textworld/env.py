@@ -12,6 +12,7 @@ path})`` plays any TextWorld game file instead.
 from __future__ import annotations
 
 import json
+import random
 import warnings
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,8 @@ SYSTEM_PROMPTS = {
 class TextWorldEnv(TextGameEnv):
     """One TextWorld challenge with fixed difficulty settings (any ``GameSettings`` field)."""
 
+    accepted_kwargs = tuple(f for f in GameSettings.model_fields if f != "challenge")  # what **settings takes
+
     def __init__(self, challenge: str = "simple", *, split: Split = "train", n_games: int | None = None,
                  admissible_commands: bool = True, reward: RewardMode = "dense", inventory: bool = False,
                  description: bool = False, tools: bool = True, cache_dir: str | None = None, **settings: Any):
@@ -50,17 +53,19 @@ class TextWorldEnv(TextGameEnv):
         self.cache = GameCache(cache_dir)
         self.system_prompt = SYSTEM_PROMPTS.get(challenge, TextGameEnv.system_prompt)
 
-    def game_index(self, seed: int | None) -> int:
-        """Which game of the split ``seed`` selects."""
-        if seed is None:
-            import random
+    def fresh_seed(self) -> int:
+        """An unseeded reset plays a random game of the pool (of the first 2**20 games without ``n_games``)."""
+        return random.SystemRandom().randrange(self.n_games or 2**20)
 
-            seed = random.SystemRandom().randrange(self.n_games or 2**20)
+    def game_index(self, seed: int | None) -> int:
+        """Which game of the split ``seed`` selects (``None``: a random one)."""
+        if seed is None:
+            seed = self.fresh_seed()
         if seed < 0:
             raise ValueError(f"seed must be >= 0, got {seed}")
         return seed % self.n_games if self.n_games else seed
 
-    def _open_game(self, seed: int | None, task: Task | None) -> OpenedGame:
+    def _open_game(self, seed: int, task: Task | None) -> OpenedGame:
         import textworld
 
         if task is not None and task.data.get("game_file"):

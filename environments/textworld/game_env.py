@@ -80,6 +80,11 @@ class TextGameEnv(ToolEnv):
         "(e.g. 'go north', 'take key', 'open door'), or call the act tool with it."
     )
 
+    # episode state (set by _reset and every command)
+    _admissible: list[str] = []  # replaced, never mutated in place
+    _score: float = 0.0
+    _max_score: float = 0.0
+
     def __init__(self, *, admissible_commands: bool = True, reward: RewardMode = "dense",
                  inventory: bool = False, description: bool = False, tools: bool = True):
         if reward not in ("dense", "sparse"):
@@ -95,7 +100,7 @@ class TextGameEnv(ToolEnv):
 
     # ------------------------------------------------------------------ subclass hook
     @abc.abstractmethod
-    def _open_game(self, seed: int | None, task: Task | None) -> OpenedGame:
+    def _open_game(self, seed: int, task: Task | None) -> OpenedGame:
         """Blocking: pick/generate the game for ``seed``/``task``, load it, return the engine.
 
         Runs on the engine thread (see :mod:`.engine_thread`), like every other engine call.
@@ -126,14 +131,14 @@ class TextGameEnv(ToolEnv):
     @property
     def admissible(self) -> list[str]:
         """The current admissible commands (empty before reset)."""
-        return list(getattr(self, "_admissible", []))
+        return list(self._admissible)
 
-    async def _reset(self, *, seed: int | None, task: Task | None) -> StepResult:
+    async def _reset(self, *, seed: int, task: Task | None) -> StepResult:
         opened = await run_on_engine(self._open_game, seed, task)
         if self._engine is not None and opened.engine is not self._engine:
             await run_on_engine(self._engine.close)
         self._engine, self._walkthrough = opened.engine, opened.walkthrough
-        self._task = opened.task
+        self.set_task(opened.task)
         state = await run_on_engine(self._engine.reset)
         if self._walkthrough is None and state.get("extra.walkthrough"):
             self._walkthrough = list(state["extra.walkthrough"])

@@ -14,7 +14,6 @@ calls that worked), ``outcome`` (correctness, on the answer step). Info: ``tool_
 from __future__ import annotations
 
 import json
-import random
 from typing import Any
 
 from agentgym.env import ToolEnv, ToolError, ToolResult
@@ -54,12 +53,19 @@ class ToolTaskEnv(ToolEnv):
     system_prompt = SYSTEM_PROMPT
     result_tag = "result"
     default_families: list[str] = PYTHON_FAMILIES
+    # what **sandbox_kwargs takes: PythonRunner's options and make_sandbox's backend options
+    accepted_kwargs = ("output_bytes", "python", "image", "allow_local", "env", "network", "name", "ro_binds",
+                       "persistent", "user")
 
     def __init__(self, tasks: str | TaskSource | None = None, *, families: Any = None, difficulty: int | None = None,
                  split: str = "train", max_tool_calls: int | None = None, sandbox: str = "bwrap",
                  timeout: float = 10.0, memory_mb: int = 512, **sandbox_kwargs: Any):
         if split not in ("train", "test"):
             raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        unknown = sorted(set(sandbox_kwargs) - set(self.accepted_kwargs))
+        if unknown:
+            raise TypeError(f"{type(self).__name__} takes no argument(s) {unknown}; sandbox options are "
+                            f"{', '.join(self.accepted_kwargs)}")
         if max_tool_calls is not None and max_tool_calls < 0:
             raise ValueError(f"max_tool_calls must be >= 0 or None, got {max_tool_calls}")
         if not isinstance(timeout, (int, float)) or not 0 < timeout <= MAX_TIMEOUT_S:
@@ -79,13 +85,12 @@ class ToolTaskEnv(ToolEnv):
         self._rg_fallback: ReasoningGymTasks | None = None
 
     # ------------------------------------------------------------------ episode
-    async def _reset(self, *, seed: int | None, task: Task | None) -> StepResult:
+    async def _reset(self, *, seed: int, task: Task | None) -> StepResult:
         if task is None:
-            seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
             task = self.source.task(seed, self.split)
         elif "answer" not in task.data and "answers" not in task.data:
             raise ValueError(f"task {task.id!r} has no data['answer']; tools tasks need a gold answer to score")
-        self._task = task
+        self.set_task(task)
         self.tool_calls_total, self.tools_used = 0, []
         if self._runner is not None:
             await self._runner.clear()
@@ -132,7 +137,7 @@ class ToolTaskEnv(ToolEnv):
     # ------------------------------------------------------------------ oracle
     async def oracle(self) -> list[Message] | None:
         """One call of the env's main tool (when it can help), then the gold answer."""
-        task = self._task
+        task = self.task
         gold = task.data.get("answer") if task.data.get("answer") is not None else (task.data.get("answers") or [""])[0]
         plan = [m for m in [self._oracle_tool_call(task, str(gold))] if m is not None]
         plan.append(_call("answer", text=str(gold)))
@@ -159,7 +164,7 @@ class AnswerTool:
         final = strip_boxed(text or "")
         if not final.strip():
             raise ToolError("the answer is empty; call answer with the final answer, e.g. answer(\"42\")")
-        score = self.score(self._task, final.strip())
+        score = self.score(self.task, final.strip())
         return ToolResult(content=f"Answer recorded: {final.strip()[:200]}", reward=score, done=True,
                           success=score >= 0.999, channels={"outcome": score}, info={"score": score})
 

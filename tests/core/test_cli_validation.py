@@ -74,13 +74,13 @@ def test_bad_env_arg_value_fails_once_before_the_run_dir(tmp_path, capsys):
                "--no-progress"])
     err = capsys.readouterr().err
     assert rc == 2
-    assert err.count("maze size must be >= 2, got 1") == 1, err
+    assert err.count("maze size must be between 2 and 100") == 1, err
     assert "--env-arg" in err
     assert not out.exists()
 
 
 async def test_python_bad_env_kwarg_value_fails_before_the_run_dir(tmp_path):
-    with pytest.raises(ConfigError, match="maze size must be >= 2, got 1"):
+    with pytest.raises(ConfigError, match="maze size must be between 2 and 100"):
         await arun("toy/maze", OraclePolicy(), episodes=3, out=tmp_path / "r", progress=False, env_kwargs={"size": 1})
     assert not (tmp_path / "r").exists()
 
@@ -109,7 +109,7 @@ class OracleSaysNone(MazeEnv):
 @pytest.fixture
 def oracle_less_envs():
     agentgym.register("test/no-oracle", NoOracle, max_turns=3, override=True)
-    agentgym.register("test/none-oracle", OracleSaysNone, max_turns=3, override=True, size=2)
+    agentgym.register("test/none-oracle", OracleSaysNone, max_turns=3, override=True, kwargs={"size": 2})
     yield
     _unregister("test/no-oracle")
     _unregister("test/none-oracle")

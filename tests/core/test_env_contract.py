@@ -23,7 +23,7 @@ async def maze():
     (call("teleport", {}), "unknown tool `teleport`. Available tools: look, move"),
     (call("move", "{direction: north"), "not valid JSON"),
     (call("move", '["north"]'), "must be a JSON object"),
-    (call("move", {"direction": 3}), "must be string"),
+    (call("move", {"direction": 3}), "must be one of ['north', 'south', 'east', 'west'], got int 3"),
     (call("move", {"direction": "up"}), "must be one of ['north', 'south', 'east', 'west']"),
     (call("move", {}), "missing required argument(s) ['direction']"),
     (call("move", {"direction": "north", "speed": 2}), "unknown argument(s) ['speed']"),
@@ -61,9 +61,19 @@ async def test_fork_gives_identical_next_observations(maze):
         r1, r2 = await maze.step(a), await twin.step(a)
         assert [m.content for m in r1.messages] == [m.content for m in r2.messages]
         assert (r1.reward, r1.done, r1.channels) == (r2.reward, r2.done, r2.channels)
-    # independence: moving the twin does not move the original
-    await twin.step(call("move", {"direction": "north"}))
-    assert twin.turn == maze.turn + 1
+    # independence: the twin walks on to the exit; the original stays exactly where an env that
+    # never forked would be (shared grid/position/counters would show here)
+    for a in plan[6:]:
+        last = await twin.step(a)
+    assert last.success and twin.done and not maze.done
+    reference = agentgym.make("toy/maze", size=4)
+    await reference.reset(seed=7)
+    for a in plan[:6] + [call("look", {})]:
+        await reference.step(a)
+    assert (maze.pos, maze.moves, maze.best, maze.turn) == (reference.pos, reference.moves, reference.best,
+                                                            reference.turn)
+    r1, r2 = await maze.step(call("look", {})), await reference.step(call("look", {}))
+    assert r1.messages[0].content == r2.messages[0].content
 
 
 async def test_tags_format_fork_and_oracle():

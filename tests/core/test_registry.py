@@ -10,7 +10,7 @@ from agentgym.registry import _unregister
 
 
 def test_make_passes_defaults_and_overrides():
-    agentgym.register("test/maze-big", "agentgym.envs.maze:MazeEnv", size=6, max_turns=7)
+    agentgym.register("test/maze-big", "agentgym.envs.maze:MazeEnv", kwargs={"size": 6}, max_turns=7)
     try:
         env = agentgym.make("test/maze-big")
         assert env.size == 6 and env.spec.max_turns == 7
@@ -92,3 +92,100 @@ def test_entry_point_plugin_package(tmp_path):
     assert "an installed third-party env" in out.stdout
     listing = subprocess.run([sys.executable, "-m", "agentgym.cli", "list"], capture_output=True, text=True, env=env)
     assert "plugin/echo" in listing.stdout
+
+
+# ---------------------------------------------------------------------------- factories, options, errors
+class Described(agentgym.ToolEnv):
+    """An env with a constructor argument named like a registry option."""
+
+    def __init__(self, description: str = "plain"):
+        self.description = description
+
+    async def _reset(self, *, seed, task):
+        return f"A {self.description} room."
+
+
+class NoInit(agentgym.ToolEnv):
+    """The README's pattern: no __init__ of its own."""
+
+    async def _reset(self, *, seed, task):
+        return "Go."
+
+
+def test_factories_are_keyed_by_id_two_lambdas_and_a_partial():
+    import functools
+
+    from agentgym.envs.maze import MazeEnv
+
+    agentgym.register("test/small", lambda: MazeEnv(size=2), override=True)
+    agentgym.register("test/large", lambda: MazeEnv(size=9), override=True)
+    agentgym.register("test/partial", functools.partial(MazeEnv, size=3), override=True)
+    try:
+        assert agentgym.make("test/small").size == 2 and agentgym.make("test/large").size == 9
+        assert agentgym.make("test/partial").size == 3 and agentgym.make("test/partial", size=5).size == 5
+        assert "functools.partial(agentgym.envs.maze:MazeEnv, size=3)" == agentgym.spec("test/partial").entry_point
+        with pytest.raises(agentgym.ConfigError, match="test/partial takes no argument 'bogus'"):
+            agentgym.make("test/partial", bogus=1)
+    finally:
+        for env_id in ("test/small", "test/large", "test/partial"):
+            _unregister(env_id)
+
+
+def test_env_arguments_are_kept_apart_from_registry_options():
+    agentgym.register("test/described", Described, description="registry text", max_turns=4,
+                      kwargs={"description": "dusty"}, override=True)
+    try:
+        env = agentgym.make("test/described")
+        assert env.description == "dusty" and env.spec.description == "registry text"
+        assert env.spec.max_turns == 4 and env.spec.kwargs == {"description": "dusty"}
+        assert agentgym.make("test/described", description="bright", max_turns=2).description == "bright"
+    finally:
+        _unregister("test/described")
+    with pytest.raises(RegistrationError, match=r"kwargs=\{'size': 6\}"):
+        agentgym.register("test/old-style", "agentgym.envs.maze:MazeEnv", size=6)
+
+
+def test_unknown_arguments_are_refused_for_every_env():
+    agentgym.register("test/noinit", NoInit, override=True)
+    try:
+        with pytest.raises(agentgym.ConfigError, match="test/noinit takes no argument 'bogus'.*no arguments"):
+            agentgym.make("test/noinit", bogus=1)
+    finally:
+        _unregister("test/noinit")
+    with pytest.raises(agentgym.ConfigError, match="demo/lamps takes no argument 'bogus'"):
+        agentgym.make("demo/lamps", bogus=1)
+    # envs whose constructor forwards **kwargs name what they take
+    with pytest.raises(agentgym.ConfigError, match="textworld/simple takes no argument 'levle'. Did you mean 'level'"):
+        agentgym.registry.check_kwargs("textworld/simple", {"levle": 3})
+    with pytest.raises(agentgym.ConfigError, match="tools/calc takes no argument 'sandbox_image'"):
+        agentgym.make("tools/calc", sandbox_image="x")
+
+
+def test_make_names_the_env_and_arguments_when_the_constructor_fails():
+    with pytest.raises(ValueError, match=r"toy/maze\(size=1\): maze size must be between 2 and 100"):
+        agentgym.make("toy/maze", size=1)
+    with pytest.raises(agentgym.ConfigError, match="max_turns must be a positive integer"):
+        agentgym.make("toy/maze", max_turns=0)
+
+
+def test_importing_agentgym_registers_nothing_until_first_use():
+    code = textwrap.dedent("""
+        import agentgym
+        from agentgym import registry
+        assert registry._REGISTRY == {} and not registry._plugins_loaded, sorted(registry._REGISTRY)
+        ids = [s.id for s in agentgym.list_envs()]
+        assert "toy/maze" in ids and "tools/calc" in ids, ids
+        print("ok")
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+def test_reregistering_is_idempotent_only_with_the_same_options():
+    agentgym.register("test/twice", "agentgym.envs.maze:MazeEnv", kwargs={"size": 3})
+    try:
+        agentgym.register("test/twice", "agentgym.envs.maze:MazeEnv", kwargs={"size": 3})  # same: a no-op
+        with pytest.raises(RegistrationError, match="already registered"):
+            agentgym.register("test/twice", "agentgym.envs.maze:MazeEnv", kwargs={"size": 4})
+    finally:
+        _unregister("test/twice")

@@ -26,7 +26,7 @@ class FlakyMaze(MazeEnv):
 
 @pytest.fixture
 def flaky_env():
-    agentgym.register("test/flaky-maze", FlakyMaze, max_turns=10, override=True, size=2)
+    agentgym.register("test/flaky-maze", FlakyMaze, max_turns=10, override=True, kwargs={"size": 2})
     yield "test/flaky-maze"
     _unregister("test/flaky-maze")
 

@@ -185,3 +185,94 @@ async def test_inline_tools_run_on_the_loop_thread():
     await env.reset(seed=0)
     res = await env.step(call("here", {}))
     assert res.messages[0].content == threading.current_thread().name
+
+
+# ---------------------------------------------------------------------------- pydantic arguments
+from typing import Literal, Optional  # noqa: E402
+
+from pydantic import BaseModel  # noqa: E402
+
+from agentgym.tools import tool_signature  # noqa: E402
+
+
+class Step(BaseModel):
+    name: str
+    count: int = 1
+
+
+class Planner(ToolEnv):
+    async def _reset(self, *, seed, task):
+        return "Plan."
+
+    @tool
+    def plan(self, steps: list[Step], mode: Literal["fast", "slow"] = "fast",
+             weights: Optional[dict[str, list[float]]] = None, limit: int | list[int] = 0) -> str:
+        """Make a plan.
+
+        Parameters
+        ----------
+        steps
+            what to do, in order.
+        mode
+            how to go about it.
+        """
+        assert all(isinstance(s, Step) for s in steps)  # validated into the declared types
+        return json.dumps({"steps": [s.model_dump() for s in steps], "mode": mode, "weights": weights,
+                           "limit": limit})
+
+
+def test_schema_and_validation_come_from_one_model():
+    sig = tool_signature(Planner.plan)
+    props = sig.spec.parameters["properties"]
+    assert props["steps"]["items"]["properties"] == {"name": {"type": "string"},
+                                                     "count": {"type": "integer", "default": 1}}
+    assert props["steps"]["description"] == "what to do, in order."    # NumPy-style docstring
+    assert props["mode"] == {"type": "string", "enum": ["fast", "slow"], "default": "fast",
+                             "description": "how to go about it."}
+    assert props["weights"]["additionalProperties"] == {"type": "array", "items": {"type": "number"}}
+    assert sig.spec.parameters["required"] == ["steps"] and sig.spec.description == "Make a plan."
+    assert set(sig.arguments.model_json_schema(by_alias=True)["properties"]) == set(props)
+
+
+@pytest.mark.parametrize("args, expect", [
+    ({"steps": [{"name": "a", "count": "many"}]}, "`steps[0].count` of `plan` must be integer, got str"),
+    ({"steps": [{"count": 2}]}, "`steps[0].name` in the arguments of `plan` is required"),
+    ({"steps": [], "nmae": 1}, "unknown argument(s) ['nmae'] for `plan`"),
+    ({"steps": "a"}, "`steps` of `plan` must be array, got str"),
+    ({"steps": [], "mode": "medium"}, "`mode` of `plan` must be one of ['fast', 'slow'], got \"medium\""),
+    ({"steps": [], "weights": {"x": [1, "y"]}}, "`weights.x[1]` of `plan` must be number"),
+    ({"steps": [], "limit": "lots"}, "`limit` of `plan` must be integer or array, got str \"lots\". "
+                                     "Usage: plan(steps: array, mode: \"fast\"|\"slow\" (optional), weights: object "
+                                     "(optional), limit: integer|array (optional))"),
+    ({"steps": [], "limit": [10**5000]}, None),
+])
+def test_nested_and_union_arguments_are_checked_with_their_path(args, expect):
+    if expect is None:   # a huge int in an int list is accepted as is, never printed
+        assert validate_arguments(tool_signature(Planner.plan), args)["limit"] == [10**5000]
+        return
+    with pytest.raises(ToolArgumentError) as err:
+        validate_arguments(tool_signature(Planner.plan), args)
+    assert expect in str(err.value)
+
+
+async def test_tools_receive_validated_values():
+    env = Planner()
+    await env.reset(seed=0)
+    res = await env.step(call("plan", {"steps": [{"name": "a", "count": 2.0}, {"name": "b"}], "mode": "slow",
+                                       "weights": {"x": [1, "2.5"]}}))
+    assert json.loads(res.messages[0].content) == {"steps": [{"name": "a", "count": 2}, {"name": "b", "count": 1}],
+                                                  "mode": "slow", "weights": {"x": [1.0, 2.5]}, "limit": 0}
+    res = await env.step(call("plan", {"steps": [{"name": "\ud83d"}], "weights": {"x": [[[]]]}}))
+    assert res.channels["format"] == -1.0 and "`weights.x[0]` of `plan` must be number" in res.messages[0].content
+
+
+def test_a_spec_without_a_model_is_checked_against_its_json_schema():
+    from agentgym.types import ToolSpec
+
+    plain = ToolSpec(name="go", parameters={"type": "object", "properties": {
+        "to": {"type": "string", "enum": ["a", "b"]}, "n": {"type": "integer", "default": 1}}, "required": ["to"]})
+    assert validate_arguments(plain, '{"to": "a", "n": 2.0}') == {"to": "a", "n": 2}
+    with pytest.raises(ToolArgumentError, match=r"must be one of \['a', 'b'\]"):
+        validate_arguments(plain, '{"to": "c"}')
+    with pytest.raises(ToolArgumentError, match=r"missing required argument\(s\) \['to'\]"):
+        validate_arguments(plain, "{}")

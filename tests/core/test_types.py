@@ -30,7 +30,40 @@ def test_openai_wire_format_matches_sdk_types():
     tool = Message.tool("ok", "call_1", "move").to_openai()
     assert tool == {"role": "tool", "content": "ok", "tool_call_id": "call_1", "name": "move"}
     assert "tokens" not in json.dumps(Message.user("x").to_openai())
-    assert openai.__version__
+
+
+def test_the_openai_client_sends_our_wire_format_unchanged_and_we_read_its_reply():
+    """The real SDK builds the HTTP request (captured by an httpx transport): our messages and tool
+    schemas go out byte for byte as we serialise them, and its parsed reply becomes our Message."""
+    import httpx
+
+    seen = {}
+    reply_call = {"id": "call_9", "type": "function", "function": {"name": "move", "arguments": '{"direction": "east"}'}}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen["path"], seen["body"] = request.url.path, json.loads(request.content)
+        return httpx.Response(200, json={
+            "id": "x", "object": "chat.completion", "created": 0, "model": "m",
+            "choices": [{"index": 0, "finish_reason": "tool_calls",
+                         "message": {"role": "assistant", "content": None, "tool_calls": [reply_call]}}]})
+
+    client = openai.OpenAI(api_key="k", base_url="http://127.0.0.1:9/v1",
+                           http_client=httpx.Client(transport=httpx.MockTransport(handler)))
+    call = ToolCall(id="call_1", name="move", arguments='{"direction": "north"}')
+    messages = [Message.system("s"), Message.user("go"), Message.assistant(None, [call]),
+                Message.tool("moved", "call_1", "move")]
+    spec = ToolSpec(name="move", description="Move.", parameters={
+        "type": "object", "properties": {"direction": {"type": "string", "enum": ["north", "east"]}},
+        "required": ["direction"]})
+    completion = client.chat.completions.create(model="m", messages=[m.to_openai() for m in messages],
+                                                tools=[spec.to_openai()])
+    assert seen["path"] == "/v1/chat/completions"
+    assert seen["body"]["messages"] == [m.to_openai() for m in messages]
+    assert seen["body"]["tools"] == [{"type": "function", "function": {
+        "name": "move", "description": "Move.", "parameters": spec.parameters}}]
+    got = Message.from_openai(completion.choices[0].message)
+    assert got.role == "assistant" and got.tool_calls == [ToolCall(id="call_9", name="move",
+                                                                   arguments='{"direction": "east"}')]
 
 
 def test_from_openai_accepts_dict_arguments():

@@ -24,12 +24,30 @@ def test_parser_wires_subcommands():
 
 
 def test_doctor_reports_each_backend(capsys):
+    """On this machine (dockerd and bubblewrap run here) every backend is ready: exit 0, auto -> docker."""
+    from agentgym.sandboxes.factory import bwrap_status, docker_status
+
     args = _parse("doctor")
     code = args.func(args)
     out = capsys.readouterr().out
-    assert "docker" in out and "bwrap" in out and "local" in out
-    assert "make_sandbox('auto') ->" in out
-    assert code in (0, 1)
+    assert "[ok  ] bwrap" in out and "local" in out
+    docker_ok, bwrap_ok = docker_status().ok, bwrap_status().ok
+    assert bwrap_ok, "bubblewrap must work on the CI machine"
+    assert code == 0
+    assert f"make_sandbox('auto') -> {'docker' if docker_ok else 'bwrap'}" in out
+
+
+def test_doctor_fails_when_no_backend_isolates(capsys, monkeypatch):
+    from agentgym.sandboxes import factory
+
+    broken = lambda name: (lambda *a, **k: factory.BackendStatus(name, False, f"{name} is broken here"))  # noqa: E731
+    monkeypatch.setattr(factory, "docker_status", broken("docker"))
+    monkeypatch.setattr(factory, "bwrap_status", broken("bwrap"))
+    args = _parse("doctor")
+    assert args.func(args) == 1
+    out = capsys.readouterr().out
+    assert "[FAIL] docker  docker is broken here" in out and "[FAIL] bwrap   bwrap is broken here" in out
+    assert "make_sandbox('auto') -> refuses (no isolating backend)" in out
 
 
 def test_prune_runs(capsys):

@@ -3,7 +3,12 @@
     env = agentgym.make("swe/tasks")                          # the bundled, validated tasks
     env = agentgym.make("swe/tasks", tasks="rows.jsonl", sandbox="bwrap")
     agentgym eval swe/tasks --policy oracle
+    agentgym swe generate --repo PATH --n 20 --seed 0 --out tasks.jsonl   # bugs by AST mutation, validated
+    agentgym swe validate tasks.jsonl --runs 3
+    agentgym swe export-predictions RUN_DIR                                 # the SWE-bench harness's predictions
 
+Bundled: 56 validated tasks in two small libraries written for agentgym (``libraries/semverlite``,
+``libraries/calendarlite``): hand-written bugs (:mod:`.bugs`) and generated ones (:mod:`.generate`).
 Importing this package loads nothing heavy and starts nothing.
 """
 

@@ -162,10 +162,11 @@ _JSON_TYPES: dict[str, Any] = {"string": str, "integer": int, "number": float, "
 
 def _annotation(schema: dict[str, Any]) -> Any:
     """A type for a plain JSON-schema property (specs that did not come from :func:`tool_signature`)."""
-    if "enum" in schema and schema["enum"]:
-        return Literal[tuple(schema["enum"])]
-    if "anyOf" in schema:
-        return Union[tuple(_annotation(o) for o in schema["anyOf"])]
+    values, options = schema.get("enum"), schema.get("anyOf")
+    if values:
+        return Literal[tuple(values)]
+    if options:
+        return Union[tuple(_annotation(o) for o in options)]
     kind = schema.get("type")
     if kind == "array":
         return list[_annotation(schema.get("items") or {})]

@@ -3,6 +3,9 @@
 import json
 import math
 
+import pytest
+
+from agentgym.summary import wilson_interval
 from agentgym.trainers.demo import DemoSettings, main, one_sided_p, run_demo, table
 
 
@@ -18,9 +21,13 @@ def test_demo_pipeline_writes_the_run_directory(tmp_path):
     assert saved["settings"]["grpo_steps"] == 2 and saved["sft_data"]["episodes"] == 16
     for stage in ("base", "sft", "grpo"):
         r = saved[stage]
-        assert r["episodes"] == 8 and 0.0 <= r["success_rate"] <= 1.0 and r["errors"] == 0
-        lo, hi = r["success_ci95"]
-        assert 0.0 <= lo <= r["success_rate"] <= hi <= 1.0
+        assert r["episodes"] == 8 and r["errors"] == 0
+        wins = round(r["success_rate"] * 8)
+        assert r["success_rate"] == wins / 8                      # a share of the 8 episodes
+        assert r["mean_reward"] == pytest.approx(r["success_rate"])  # demo/lamps pays 1 exactly on success
+        assert r["success_ci95"] == pytest.approx(list(wilson_interval(wins, 8)))
+    # random weights never write a valid press call within 16 new tokens
+    assert saved["base"]["success_rate"] == 0.0 and saved["base"]["success_ci95"][1] > 0.2
     assert math.isfinite(saved["gain"]) and 0.0 <= saved["gain_p_value"] <= 1.0
     steps = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     logged = [r for r in steps if "agentgym/success" in r]

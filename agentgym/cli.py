@@ -26,7 +26,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Sequence
 
-from .errors import AgentGymError, ConfigError
+from .errors import AgentGymError, ConfigError, EnvNotFoundError
 
 COMMAND_GROUP = "agentgym.commands"
 DEFAULT_EPISODES = 10
@@ -108,6 +108,12 @@ def _cmd_list(args: argparse.Namespace) -> int:
     from .requirements import check
 
     _import_user_modules(args)
+    if args.filter and args.tag:
+        raise ConfigError("give a filter or --tag, not both")
+    args.tag = args.tag or args.filter
+    if args.tag and "/" in args.tag.rstrip("/") and any(s.id == args.tag for s in list_envs()):
+        args.env_id, args.json, args.no_example, args.seed = args.tag, False, False, 0
+        return _cmd_info(args)  # `agentgym list toy/maze`: the one env, in full
     specs = list_envs(args.tag)
     if args.tag and not specs:
         known = sorted({t for s in list_envs() for t in s.tags} | {s.id.split("/")[0] for s in list_envs()})
@@ -148,7 +154,11 @@ def _resolve_env_id(env: str) -> str:
     from .user_envs import resolve_env
 
     env_id = resolve_env(env)
-    spec(env_id)  # unknown ids fail here (with close matches), before anything is written
+    try:
+        spec(env_id)  # unknown ids fail here (with close matches), before anything is written
+    except EnvNotFoundError as e:
+        raise EnvNotFoundError(f"{e}\nYour own env: `agentgym eval my_module:MyEnv` (my_module.py in this directory), "
+                               "or `--import my_module` for a module that calls agentgym.register") from None
     return env_id
 
 
@@ -281,6 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("list", help="list registered environments (and which need an extra installed)")
+    p.add_argument("filter", nargs="?", help="a tag or namespace (textworld), or one env id (as `agentgym info`)")
     p.add_argument("--tag", help="filter by tag or namespace (e.g. textworld)")
     _add_import_option(p)
     p.set_defaults(func=_cmd_list)

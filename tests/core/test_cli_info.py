@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -123,7 +124,7 @@ def test_eval_module_class_reference(my_envs, capsys):
                  "--no-progress", "--env-arg", "bias=2"]) == 0
     text = capsys.readouterr().out
     # the module registered Coin as mine/coin: the reference resolves to that id, with its max_turns
-    assert "mine/coin" in text and "success          1.000" in text
+    assert "mine/coin" in text and re.search(r"^success +1\.000", text, re.M)
     config = json.loads((out / "config.json").read_text())
     assert config["env"] == "mine/coin" and config["env_kwargs"] == {"bias": 2}
 
@@ -131,7 +132,7 @@ def test_eval_module_class_reference(my_envs, capsys):
 def test_eval_with_import_and_file_path(my_envs, capsys):
     assert main(["eval", "mine/coin", "--import", "my_envs_cli", "--policy", "oracle", "--episodes", "2",
                  "--out", str(my_envs / "a"), "--no-progress"]) == 0
-    assert "success          1.000" in capsys.readouterr().out
+    assert re.search(r"^success +1\.000", capsys.readouterr().out, re.M)
     assert main(["info", "./my_envs_cli.py:Coin", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["id"] == "mine/coin" and info["arguments"][0]["name"] == "bias"
@@ -171,3 +172,21 @@ def test_console_script_finds_modules_in_the_current_directory(my_envs):
                          env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"})
     assert out.returncode == 0, out.stderr
     assert "mine/coin  Call a coin flip." in out.stdout and "bias (int) = 1" in out.stdout
+
+
+def test_list_with_one_id_shows_it_and_unknown_ids_point_at_your_own_env(capsys):
+    assert main(["list", "toy/maze"]) == 0
+    assert "size (int) = 4" in capsys.readouterr().out
+    assert main(["list", "alfworld"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) >= 6 and all(ln.startswith("alfworld/") for ln in lines)
+    assert main(["eval", "demo/guess", "--policy", "oracle"]) == 2
+    assert "agentgym eval my_module:MyEnv" in capsys.readouterr().err
+
+
+async def test_rollout_timeout_zero_is_refused_not_unlimited():
+    env = agentgym.make("toy/maze")
+    with pytest.raises(ConfigError, match="timeout must be > 0"):
+        await agentgym.rollout(env, agentgym.OraclePolicy(), seed=0, timeout=0)
+    traj = await agentgym.rollout(env, agentgym.OraclePolicy(), seed=0, timeout=None)  # None: no limit
+    assert traj.success

@@ -42,6 +42,12 @@ class _ItemAccess:
         except KeyError:
             return default
 
+    def __eq__(self, other: object) -> bool:  # equal to its own JSON (``summary.json`` read back) too
+        if isinstance(other, dict):
+            mine = self.model_dump(mode="json", exclude_none=True)  # type: ignore[attr-defined]
+            return mine == {k: v for k, v in other.items() if v is not None}
+        return super().__eq__(other)
+
     def __contains__(self, key: str) -> bool:
         return key in type(self).model_fields and getattr(self, key) is not None  # type: ignore[attr-defined]
 

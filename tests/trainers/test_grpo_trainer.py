@@ -145,7 +145,7 @@ def test_qwen3s_template_is_refused_naming_trls_training_template(tiny_dir):
 def test_train_refuses_a_history_rewriting_template_before_its_first_episode(tiny_dir, tmp_path, monkeypatch):
     from test_episodes import DROP_OLD_THINK_TEMPLATE
 
-    from agentgym.trainers import run
+    from agentgym.trainers import training as run
     from agentgym.trainers.config import load_config
 
     played = []

@@ -36,11 +36,11 @@ class _Both:
 
 def test_resume_keeps_before_and_restores_the_lr_schedule(tiny_dir, tmp_path, monkeypatch):
     from agentgym.trainers.config import load_config
-    from agentgym.trainers.run import train
+    from agentgym.trainers.training import train
 
     from transformers import TrainerCallback
 
-    from agentgym.trainers import run
+    from agentgym.trainers import training as run
 
     monkeypatch.setenv("TRL_EXPERIMENTAL_SILENCE", "1")
     used = {}  # step -> the learning rate the optimizer really applies in that step

@@ -1,4 +1,4 @@
-"""The wheel is complete: installed outside the repo, it lists envs, runs an eval and finds its data.
+"""The wheel is complete: installed outside the repo, it lists envs, shows one (info), runs an eval and finds its data.
 
 Builds the wheel from a copy of the source tree, installs it into a new venv (its
 dependencies come from the test's own environment through a path entry, so nothing is
@@ -59,6 +59,9 @@ def test_list_and_oracle_eval_outside_the_repo(wheel_venv: Path, tmp_path: Path)
     listed = run(wheel_venv, "agentgym", "list", cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     assert "toy/maze" in listed.stdout and "demo/lamps" in listed.stdout
+    info = run(wheel_venv, "agentgym", "info", "toy/maze", cwd=tmp_path)
+    assert info.returncode == 0, info.stderr
+    assert "size (int) = 4" in info.stdout and "move: Move one cell." in info.stdout and "[user]" in info.stdout
     out = tmp_path / "run"
     r = run(wheel_venv, "agentgym", "eval", "toy/maze", "--policy", "oracle", "--episodes", "2", "--out", str(out),
             cwd=tmp_path)

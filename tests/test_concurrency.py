@@ -146,7 +146,7 @@ def recorded(out: Path) -> list[Trajectory]:
 
 
 def errors_of(trajs: list[Trajectory]) -> list[str]:
-    return [f"episode {t.episode}: {(t.error or '')[:300]}" for t in trajs if t.termination == "error"]
+    return [f"episode {t.episode}: {(t.error or '')[:300]}" for t in trajs if t.is_error]
 
 
 # ---------------------------------------------------------------------------- tests

@@ -203,7 +203,7 @@ def token_advantages(nodes: Sequence[Sequence[int]], advantages: Sequence[float]
     """Hard attribution: each token gets the mean advantage of every leaf that contains its span.
 
     ``nodes[i]`` are the span ids of leaf ``i``'s completion tokens (shared prefixes keep their
-    ids, see :meth:`EpisodeState.fork_tokens`); tokens of a span owned by one leaf keep that
+    ids, see :meth:`EpisodeState.fork`); tokens of a span owned by one leaf keep that
     leaf's advantage.
     """
     if len(nodes) != len(advantages):

@@ -230,14 +230,24 @@ async def emitted_channels(env: Any, seed: int = 0) -> set[str] | None:
         await env.close()
 
 
-def shape_episode(shaping: GatedReward | None, final_reward: float, channels: Sequence[dict[str, float]], *,
-                  success: bool | None = None) -> float:
-    """The training return of one episode under ``shaping`` (the env's summed reward when None).
+def shape_episode(shaping: GatedReward | None, episode_reward: float | None = None,
+                  channels: Sequence[dict[str, float]] = (), *, success: bool | None = None,
+                  final_reward: float | None = None) -> float:
+    """The training return of one episode under ``shaping``; without shaping, ``episode_reward`` (the sum of the
+    env's step rewards, ``Trajectory.reward``) as it is.
 
-    The outcome level reads :func:`episode_outcome` (``outcome`` channel, else ``success``), not ``final_reward``.
+    The outcome level reads :func:`episode_outcome` (``outcome`` channel, else ``success``), not the summed reward.
+    ``final_reward`` is the deprecated name of ``episode_reward`` (it was never the final step's reward: a sum).
+
+        shape_episode(None, 1.3, traj.channels)                          # -> 1.3
+        shape_episode(GatedReward.two_level("progress"), traj.reward, traj.channels, success=traj.success)
     """
+    if episode_reward is None:
+        if final_reward is None:
+            raise TypeError("shape_episode() needs episode_reward (the episode's summed env reward)")
+        episode_reward = final_reward
     if shaping is None:
-        return float(final_reward)
+        return float(episode_reward)
     return shaping(episode_outcome(channels, success), channels)
 
 

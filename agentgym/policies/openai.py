@@ -215,12 +215,11 @@ class OpenAIPolicy:
     async def preflight(self) -> None:
         """Checks, once before a run, that the endpoint answers and that ``max_tokens`` fits its context.
 
-        Raises :class:`ConfigError` when nothing listens at ``base_url`` (connection refused) or
-        ``max_tokens`` alone exceeds the server's context; other answers (no ``/models`` route)
+        Raises :class:`ConfigError` when nothing listens at the endpoint (connection refused, unknown
+        host: also the OpenAI API when there is no network) or ``max_tokens`` alone exceeds the server's context; other answers (no ``/models`` route)
         leave the checks to the chat requests.
         """
-        if self.base_url:
-            await self.read_context_length(refused_is_error=True)
+        await self.read_context_length(refused_is_error=True)
 
     async def read_context_length(self, *, refused_is_error: bool = False) -> int | None:
         """The server's context length (``max_model_len`` of this model in ``GET /v1/models``), read once.
@@ -235,16 +234,19 @@ class OpenAIPolicy:
             answered, value, refused = await asyncio.shield(self._context_read)
             if refused and refused_is_error:
                 self._context_read = None
-                raise ConfigError(f"cannot connect to {self.base_url}: {refused}. Is the server running "
-                                  "(e.g. `agentgym serve-model DIR --port 8000`), and are host and port right? "
-                                  "Nothing was written.")
+                where = str(self.client.base_url).rstrip("/")  # base_url, else OPENAI_BASE_URL or the OpenAI API
+                advice = ("Is the server running (e.g. `agentgym serve-model DIR --port 8000`), and are host and "
+                          "port right?" if refused.startswith("connection refused") else
+                          "Check the host name and that this machine has a network (or set --base-url / "
+                          "OPENAI_BASE_URL to a local server).")
+                raise ConfigError(f"cannot connect to {where}: {refused}. {advice} Nothing was written.")
             if answered:
                 self.context_length, self._context_known = value, True
             else:
                 self._context_read = None  # ask again next time (the server may be starting)
         key = self._budget_key(self.sampling)
         if key and self.context_length and self.sampling[key] >= self.context_length:
-            raise ConfigError(f"{key}={self.sampling[key]} leaves no room for the messages: the model "
+            raise ConfigError(f"{key}={self.sampling[key]} (--max-tokens) leaves no room for the messages: the model "
                               f"{self.model!r} at {self.base_url} has a context of {self.context_length} tokens "
                               f"(prompt + completion); ask for fewer, or omit it to get what fits each turn")
         return self.context_length

@@ -45,7 +45,7 @@ async def test_a_run_counts_context_length_as_an_end_not_an_error(server, tmp_pa
 
 async def test_max_tokens_larger_than_the_context_is_refused_before_the_run(server, tmp_path):
     policy = OpenAIPolicy("tiny", base_url=server.url, max_tokens=CONTEXT)
-    with pytest.raises(ConfigError, match=r"max_tokens=400 leaves no room.*context of 400 tokens"):
+    with pytest.raises(ConfigError, match=r"max_tokens=400 \(--max-tokens\) leaves no room.*context of 400 tokens"):
         await agentgym.arun("toy/maze", policy, episodes=1, out=tmp_path / "run", progress=False)
     assert not (tmp_path / "run").exists()
 
@@ -80,3 +80,11 @@ def test_a_missing_key_tells_a_python_user_what_to_pass(monkeypatch):
     with pytest.raises(ConfigError) as e:
         OpenAIPolicy("gpt-4.1-mini")
     assert "OPENAI_API_KEY" in str(e.value) and "api_key=" in str(e.value) and "--api-key-env" not in str(e.value)
+
+
+async def test_an_unknown_host_is_a_clear_error_before_anything_is_written(tmp_path):
+    policy = OpenAIPolicy("gpt-4.1-mini", api_key="sk-x", base_url="http://no-such-host.invalid/v1")
+    with pytest.raises(ConfigError, match=r"cannot connect to http://no-such-host.invalid/v1: unknown host.*Check "
+                                          r"the host name"):
+        await agentgym.arun("toy/maze", policy, episodes=1, out=tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()

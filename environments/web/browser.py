@@ -30,6 +30,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
                  "--disable-dev-shm-usage", "--disable-extensions", "--mute-audio"]
 DEFAULT_CALL_TIMEOUT = 60.0
+WARM_WAIT = 5.0   # seconds a reset waits for a warm context being prepared before opening its own
+CONTEXT_OPTIONS = {"accept_downloads": False, "service_workers": "block", "viewport": {"width": 1280, "height": 900}}
 
 
 class WebInfraError(AgentGymError):
@@ -64,6 +66,9 @@ class BrowserPool:
         self._load = [0] * self.size
         self._launching: asyncio.Lock | None = None
         self.restarts = 0
+        self.warm_target = max(0, int(os.environ.get("AGENTGYM_WEB_WARM", "1")))
+        self._warm: list[tuple[Any, int, Any]] = []
+        self._refill_task: asyncio.Future | None = None
 
     # ------------------------------------------------------------------ thread plumbing
     def _ensure_thread(self) -> asyncio.AbstractEventLoop:
@@ -123,6 +128,7 @@ class BrowserPool:
                 raise WebInfraError(f"could not start Chromium ({exe or 'playwright bundled'}): {e}. Install it "
                                     "(apt-get install chromium, or `playwright install chromium`) or set "
                                     "AGENTGYM_CHROMIUM") from e
+            b.on("disconnected", lambda _b, slot=slot: self._on_disconnect(slot))
             self._browsers[slot] = b
             return b
 
@@ -141,10 +147,60 @@ class BrowserPool:
         self._load[slot] += 1
         return ctx, slot
 
+    async def take_warm(self) -> tuple[Any, int, Any]:
+        """A fresh context (:data:`CONTEXT_OPTIONS`) with one blank page: ``(context, slot, page)``.
+
+        Opening a page starts a renderer (0.2-0.5 s), so one is kept ready ahead of time
+        (``AGENTGYM_WEB_WARM`` of them, default 1) and refilled by :meth:`prewarm` once the reset is
+        over (refilling during the reset would compete with it for the CPU). Nothing has been loaded
+        in it: the episode sets its headers, routes and cookies before the first request.
+        """
+        if not self._warm and self._refill_task is not None and not self._refill_task.done():
+            await asyncio.wait({self._refill_task}, timeout=WARM_WAIT)   # nearly ready: better than a cold start
+        while self._warm:
+            ctx, slot, page = self._warm.pop(0)
+            if self.is_alive(slot) and not page.is_closed():
+                return ctx, slot, page
+            await self.release(ctx, slot)        # its browser died meanwhile
+        ctx, slot = await self.new_context(**CONTEXT_OPTIONS)
+        try:
+            page = await ctx.new_page()
+        except Exception:
+            await self.release(ctx, slot)
+            raise
+        return ctx, slot, page
+
+    async def prewarm(self) -> None:
+        """Starts refilling the warm contexts in the background (returns at once)."""
+        if self.warm_target and len(self._warm) < self.warm_target and (
+                self._refill_task is None or self._refill_task.done()):
+            self._refill_task = asyncio.ensure_future(self._refill())
+
+    async def _refill(self) -> None:
+        while len(self._warm) < self.warm_target:
+            try:
+                ctx, slot = await asyncio.wait_for(self.new_context(**CONTEXT_OPTIONS), 30)
+            except Exception:
+                return  # the next take_warm opens one itself (and reports why if it cannot)
+            try:
+                page = await asyncio.wait_for(ctx.new_page(), 30)
+            except Exception:
+                await self.release(ctx, slot)
+                return
+            self._warm.append((ctx, slot, page))
+
+    def _on_disconnect(self, slot: int) -> None:
+        """The browser of ``slot`` died: its warm contexts are gone, a refill talking to it never answers."""
+        self._warm = [w for w in self._warm if w[1] != slot]
+        if self._refill_task is not None and not self._refill_task.done():
+            self._refill_task.cancel()
+
     async def release(self, ctx: Any, slot: int) -> None:
         self._load[slot] = max(0, self._load[slot] - 1)
+        if not self.is_alive(slot):
+            return  # closing a context of a dead browser may never answer
         try:
-            await ctx.close()
+            await asyncio.wait_for(ctx.close(), 10)
         except Exception:
             pass  # the browser may already be gone
 

@@ -168,6 +168,9 @@ class TaskFileEnv(WebEnv):
             self.dbs[name] = db
         return list(t.get("cookies") or [])
 
+    def _oracle_key(self) -> tuple | None:
+        return super()._oracle_key() if self.bundled else None   # your site's pages may change: no cache
+
     def _release_sites(self) -> None:
         if self.bundled:
             super()._release_sites()

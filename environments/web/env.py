@@ -16,6 +16,7 @@ infrastructure error the engine records as such, never a reward 0).
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import sqlite3
 from typing import Any, Literal
@@ -29,6 +30,8 @@ from .browser import WebInfraError, browser_pool
 from .evaluators import evaluate
 from .server import EPISODE_HEADER, site_host
 from .session import ActionError, BrowserSession
+
+_ORACLE_CACHE: dict[tuple, list[Message]] = {}   # bundled task -> its oracle's tool calls (see WebEnv.oracle)
 
 SYSTEM_PROMPT = (
     "You operate a web browser to complete the task. Each observation shows the page's URL and its accessibility "
@@ -169,6 +172,7 @@ class WebEnv(ToolEnv):
         except ActionError as e:
             raise WebInfraError(f"the start page of task {t['task_id']} did not load: {e}") from e
         obs = await self._observe()
+        await self.pool.call(self.pool.prewarm)        # the next reset's page opens while the agent thinks
         return StepResult(messages=[Message.user(f"Task: {t['intent']}\n\n{obs}")], info=self._info())
 
     async def _observe(self, error: str | None = None) -> str:
@@ -259,30 +263,55 @@ class WebEnv(ToolEnv):
         return twin
 
     async def oracle(self) -> list[Message] | None:
-        """Plays the task's scripted solution on a fresh copy of the task and returns it as tool calls."""
+        """The task's scripted solution as tool calls, from the task's start.
+
+        Element ids are read from the pages by playing the script once on a fresh copy of the task
+        (ids are stable per page load, so the result is cached per task for this process);
+        :func:`~.validate.validate_tasks` fills the same cache while it checks the tasks.
+        """
         script = self.web_task.get("oracle")
         if not script:
             return None
+        key = self._oracle_key()
+        if key is not None and key in _ORACLE_CACHE:
+            return [m.model_copy(deep=True) for m in _ORACLE_CACHE[key]]
         probe = self.spawn()
         try:
             await probe.reset(task=Task(id=self.web_task["task_id"]))
-            out = []
-            for step in script:
-                call = await probe._oracle_call(step)
-                msg = Message.assistant(tool_calls=[call])
-                out.append(msg)
-                res = await probe.step(msg)
-                if res.done:
-                    break
-                if res.channels.get("tool_ok", 1.0) < 1.0:
-                    raise WebInfraError(f"oracle step {step} failed: {res.messages[-1].content[:300]}")
+            out, _ = await probe.play_oracle_script()
             return out
         finally:
             await probe.close()
 
-    async def _oracle_call(self, step: dict[str, Any]) -> ToolCall:
-        import json
+    async def play_oracle_script(self) -> tuple[list[Message], StepResult | None]:
+        """Plays this episode's oracle script from where it is (a fresh reset), reading each element id from
+        the live page just before its step; returns the played actions and the last result. Raises
+        :class:`WebInfraError` when a step fails (a broken script or site, not an agent mistake)."""
+        out: list[Message] = []
+        res = None
+        for step in self.web_task.get("oracle") or []:
+            msg = Message.assistant(tool_calls=[await self._oracle_call(step)])
+            out.append(msg)
+            res = await self.step(msg)
+            if res.done:
+                break
+            if res.channels.get("tool_ok", 1.0) < 1.0:
+                raise WebInfraError(f"oracle step {step} of task {self.web_task.get('task_id')} failed: "
+                                    f"{res.messages[-1].content[:300]}")
+        key = self._oracle_key()
+        if key is not None and res is not None and res.done and res.success:
+            _ORACLE_CACHE[key] = [m.model_copy(deep=True) for m in out]
+        return out, res
 
+    def _oracle_key(self) -> tuple | None:
+        """What the oracle's element ids depend on: the task and the bundled sites' versions."""
+        from .sites import get_site
+
+        t = self.web_task
+        sites = tuple(f"{s}-v{get_site(s).version}" for s in t.get("sites") or self.sites)
+        return t.get("task_id"), t.get("start_url"), json.dumps(t.get("oracle"), sort_keys=True), sites
+
+    async def _oracle_call(self, step: dict[str, Any]) -> ToolCall:
         do = step["do"]
         if do in ("answer", "goto", "press", "scroll", "go_back"):
             args = {k: (self.resolve(v) if k == "url" else v) for k, v in step.items() if k not in ("do", "sel")}
@@ -394,13 +423,20 @@ class WebEnv(ToolEnv):
             text: the answer (only the answer, e.g. "$12.99" or "3").
         """
         self.answer_text = text
-        result = await evaluate(self.web_task.get("eval") or {}, answer=text, url=self.session.page.url,
-                                resolve=self.resolve, read_page=self._read_page, query_db=self.query_db,
-                                requests=list(self.session.requests))
+        result = await self.check_answer(text)
         verdict = "The task is solved." if result.success else "The task is not solved."
         return ToolResult(content=f"Answer recorded. {verdict}", reward=result.score, done=True,
                           success=result.success, channels={"outcome": result.score},
                           info={"checks": result.checks})
+
+    async def check_answer(self, text: str) -> Any:
+        """The task's checks on the current state as if the agent answered ``text`` now (nothing ends):
+        an ``EvalResult`` with ``success``, ``score`` and ``checks``."""
+        if self.session is None:
+            raise WebInfraError("the browser of this episode is gone; call reset()")
+        return await evaluate(self.web_task.get("eval") or {}, answer=text, url=self.session.page.url,
+                              resolve=self.resolve, read_page=self._read_page, query_db=self.query_db,
+                              requests=list(self.session.requests))
 
     async def _read_page(self, url: str, locator: str) -> str:
         return await self.pool.call(self.session.read_in_new_page, url, locator)

@@ -13,7 +13,7 @@ import base64
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from .browser import BrowserCrashedError, BrowserPool, WebInfraError
+from .browser import CONTEXT_OPTIONS, BrowserCrashedError, BrowserPool, WebInfraError
 from .observation import ID_ATTR, RESTORE_FORM_JS, SNAPSHOT_FORM_JS, WALK_JS, render
 
 SCROLL = {"down": (0, 600), "up": (0, -600), "right": (600, 0), "left": (-600, 0)}
@@ -50,20 +50,21 @@ class BrowserSession:
 
     # ------------------------------------------------------------------ lifecycle
     async def open(self, start_url: str, cookies: list[dict] | None = None, storage_state: dict | None = None) -> None:
-        kwargs: dict[str, Any] = {"extra_http_headers": self.headers, "accept_downloads": False,
-                                  "service_workers": "block", "viewport": {"width": 1280, "height": 900}}
-        if storage_state:
-            kwargs["storage_state"] = storage_state
-        self.ctx, self.slot = await self.pool.new_context(**kwargs)
+        if storage_state:   # fork: a context built from the parent's cookies and local storage
+            self.ctx, self.slot = await self.pool.new_context(storage_state=storage_state, **CONTEXT_OPTIONS)
+            page = await self.ctx.new_page()
+        else:               # reset: a context with its page opened ahead of time
+            self.ctx, self.slot, page = await self.pool.take_warm()
         self.ctx.set_default_timeout(self.action_ms)
         self.ctx.set_default_navigation_timeout(self.nav_ms)
+        await self.ctx.set_extra_http_headers(self.headers)
         await self.ctx.route("**/*", self._route)
         await self.ctx.route_web_socket(lambda url: origin(url.replace("ws", "http", 1)) not in self.allowed,
                                         self._block_ws)
         self.ctx.on("page", self._on_page)
         if cookies:
             await self.ctx.add_cookies(cookies)
-        page = await self.ctx.new_page()
+        self._on_page(page)
         await self._goto(page, start_url)
 
     async def close(self) -> None:
@@ -209,8 +210,18 @@ class BrowserSession:
         except Exception as e:
             self._check_alive(e)
             if "Timeout" in type(e).__name__ or "Timeout" in str(e):
+                await self._stop_loading(page)
                 raise ActionError(f"the page {url[:200]} did not finish loading within {self.nav_ms / 1000:g} s") from e
             raise ActionError(f"could not open {url[:200]}: {str(e).splitlines()[0][:200]}") from e
+
+    async def _stop_loading(self, page: Any) -> None:
+        """Abandons a navigation that timed out (else the next look waits for the hanging server)."""
+        try:
+            cdp = await page.context.new_cdp_session(page)
+            await cdp.send("Page.stopLoading")
+            await cdp.detach()
+        except Exception:
+            pass  # not Chromium, or the page is gone: the next look reports it
 
     async def act(self, name: str, args: dict[str, Any]) -> None:
         """Does one action on the active tab; raises :class:`ActionError` for the model's mistakes."""
@@ -220,6 +231,7 @@ class BrowserSession:
                 await self.page.wait_for_load_state("load", timeout=self.nav_ms)
             except Exception as e:
                 self._check_alive(e)
+                await self._stop_loading(self.page)
                 raise ActionError(f"the page did not finish loading within {self.nav_ms / 1000:g} s") from e
         except (ActionError, WebInfraError):
             raise

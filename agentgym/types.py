@@ -195,6 +195,7 @@ class Message(BaseModel):
     tool_calls: list[ToolCall] | None = None
     tool_call_id: str | None = None
     name: str | None = None
+    images: list[str] | None = None      # image URLs (``data:image/png;base64,...``) shown with ``content``
     tokens: TokenInfo | None = None
     usage: Usage | None = None
 
@@ -219,6 +220,9 @@ class Message(BaseModel):
     def to_openai(self) -> dict[str, Any]:
         """The dict the ``openai`` SDK sends for this message."""
         out: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.images:   # content parts, as multimodal chat APIs take them
+            out["content"] = ([{"type": "text", "text": self.content}] if self.content else []) + [
+                {"type": "image_url", "image_url": {"url": url}} for url in self.images]
         if self.tool_calls:
             out["tool_calls"] = [c.to_openai() for c in self.tool_calls]
         if self.tool_call_id is not None:
@@ -233,9 +237,16 @@ class Message(BaseModel):
         if not isinstance(data, dict):
             data = data.model_dump(exclude_none=True) if hasattr(data, "model_dump") else dict(data)
         calls = data.get("tool_calls") or None
+        content, images = data.get("content"), None
+        if isinstance(content, list):   # content parts: text parts joined, image parts kept as URLs
+            texts = [p.get("text") or "" for p in content if isinstance(p, dict) and p.get("type") == "text"]
+            images = [(p.get("image_url") or {}).get("url") for p in content
+                      if isinstance(p, dict) and p.get("type") == "image_url"] or None
+            content = "\n".join(texts) if texts else None
         return cls(
             role=data["role"],
-            content=data.get("content"),
+            content=content,
+            images=images,
             tool_calls=[ToolCall.from_openai(c) for c in calls] if calls else None,
             tool_call_id=data.get("tool_call_id"),
             name=data.get("name"),

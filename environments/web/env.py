@@ -31,6 +31,8 @@ from .evaluators import evaluate
 from .server import EPISODE_HEADER, site_host
 from .session import ActionError, BrowserSession
 
+PNG_URL = "data:image/png;base64,"
+SCREENSHOT_TEXT = "Screenshot of the current page:"   # image parts may not ride on tool messages: a user turn
 _ORACLE_CACHE: dict[tuple, list[Message]] = {}   # bundled task -> its oracle's tool calls (see WebEnv.oracle)
 
 SYSTEM_PROMPT = (
@@ -48,7 +50,10 @@ class WebEnv(ToolEnv):
         sites: which bundled sites' tasks to draw from (``shop``, ``forum``, ``calendar``).
         split: ``train`` or ``test`` tasks (``all`` for both).
         max_obs_chars: observation budget; longer pages are cut with a notice.
-        screenshot: also put a base64 PNG of the page in ``info["screenshot"]`` after every step.
+        screenshot: for multimodal policies: the first observation carries a PNG of the page as an
+            image part (``Message.images``; ``to_openai()`` sends content parts), and after every
+            step a user message with the new screenshot follows the tool results (also in
+            ``info["screenshot"]`` for the run report). Text-only models should leave it off.
         action_timeout / nav_timeout: seconds an element action / a page load may take.
     """
 
@@ -63,6 +68,8 @@ class WebEnv(ToolEnv):
             raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
         if not isinstance(max_obs_chars, int) or not 200 <= max_obs_chars <= 1_000_000:
             raise ValueError(f"max_obs_chars must be an integer between 200 and 1000000, got {max_obs_chars!r}")
+        if not isinstance(screenshot, bool):
+            raise ValueError(f"screenshot must be true or false, got {screenshot!r}")
         for name, value in (("action_timeout", action_timeout), ("nav_timeout", nav_timeout)):
             if not isinstance(value, (int, float)) or not 0.1 <= value <= 120:
                 raise ValueError(f"{name} must be between 0.1 and 120 seconds, got {value!r}")
@@ -172,8 +179,13 @@ class WebEnv(ToolEnv):
         except ActionError as e:
             raise WebInfraError(f"the start page of task {t['task_id']} did not load: {e}") from e
         obs = await self._observe()
+        first = Message.user(f"Task: {t['intent']}\n\n{obs}")
+        info = self._info()
+        if self.screenshot:
+            shot = await self.pool.call(self.session.screenshot)
+            first.images, info["screenshot"] = [PNG_URL + shot], shot
         await self.pool.call(self.pool.prewarm)        # the next reset's page opens while the agent thinks
-        return StepResult(messages=[Message.user(f"Task: {t['intent']}\n\n{obs}")], info=self._info())
+        return StepResult(messages=[first], info=info)
 
     async def _observe(self, error: str | None = None) -> str:
         return await self.pool.call(self.session.observe, error)
@@ -186,7 +198,9 @@ class WebEnv(ToolEnv):
             return self.feedback("the browser of this episode is gone; call reset()", action)
         result = await super()._step(action)
         if self.screenshot and self.session is not None and not result.done:
-            result.info["screenshot"] = await self.pool.call(self.session.screenshot)
+            shot = await self.pool.call(self.session.screenshot)
+            result.info["screenshot"] = shot          # the run report shows it next to the step
+            result.messages.append(Message(role="user", content=SCREENSHOT_TEXT, images=[PNG_URL + shot]))
         return result
 
     async def on_text(self, text: str, action: Message) -> StepResult:

@@ -10,3 +10,5 @@ if [ ! -x "$PEER/bin/python" ] || ! "$PEER/bin/python" -c "import verifiers" 2>/
     python3 -m venv "$PEER"
     "$PEER/bin/pip" install -q verifiers uv
 fi
+# browsergym-core (the web peer) pins playwright==1.44 but runs on ours (1.65): installed without its pins
+.venv/bin/python -c "import browsergym.core" 2>/dev/null || .venv/bin/python -m pip install -q --no-deps browsergym-core==0.14.3 "lxml>=4.9,<6"

@@ -103,7 +103,8 @@ class TaskFileEnv(WebEnv):
     def __init__(self, *, tasks: Any = None, sites: dict[str, str] | None = None, start_command: str | None = None,
                  db_template: str | None = None, reset_command: str | None = None, site: str | None = None,
                  split: str = "all", max_obs_chars: int = 6000, screenshot: bool = False,
-                 action_timeout: float = 5.0, nav_timeout: float = 10.0, start_timeout: float = 20.0):
+                 action_timeout: float = 5.0, nav_timeout: float = 10.0, start_timeout: float = 20.0,
+                 history: str = "full"):
         if tasks is None:  # the shipped example: bundled shop and forum tasks in WebArena's format
             tasks = Path(__file__).parent / "data" / "example_tasks.json"
         self.bundled = not sites and not start_command   # the tasks name bundled sites (__SHOP__, __FORUM__)
@@ -114,11 +115,11 @@ class TaskFileEnv(WebEnv):
             raise ValueError(f"db_template {db_template} does not exist")
         self.file_tasks = load_task_file(tasks)
         super().__init__(sites=["shop"], split=split, max_obs_chars=max_obs_chars, screenshot=screenshot,
-                         action_timeout=action_timeout, nav_timeout=nav_timeout)
+                         action_timeout=action_timeout, nav_timeout=nav_timeout, history=history)
         self._web_kwargs = dict(tasks=self.file_tasks, sites=sites, start_command=start_command,
                                 db_template=db_template, reset_command=reset_command, site=site, split=split,
                                 max_obs_chars=max_obs_chars, screenshot=screenshot, action_timeout=action_timeout,
-                                nav_timeout=nav_timeout, start_timeout=start_timeout)
+                                nav_timeout=nav_timeout, start_timeout=start_timeout, history=history)
         self.site_urls, self.start_command, self.db_template = dict(sites or {}), start_command, db_template
         self.reset_command, self.site_name, self.start_timeout = reset_command, site, start_timeout
         self.procs: list[subprocess.Popen] = []

@@ -28,6 +28,7 @@ from agentgym.types import Message, StepResult, Task, ToolCall
 from .actions import ActionParseError, parse_browsergym
 from .browser import WebInfraError, browser_pool
 from .evaluators import evaluate
+from .observation import compact
 from .server import EPISODE_HEADER, site_host
 from .session import ActionError, BrowserSession
 
@@ -55,6 +56,11 @@ class WebEnv(ToolEnv):
             step a user message with the new screenshot follows the tool results (also in
             ``info["screenshot"]`` for the run report). Text-only models should leave it off.
         action_timeout / nav_timeout: seconds an element action / a page load may take.
+        history: ``full`` (every observation whole) or ``diff`` (after the first, tree lines the model
+            saw in the previous observation fold into ``[... N unchanged lines]``; see
+            :func:`~.observation.compact`). WebAgent-R1 instead replaces older observations by a
+            placeholder, which rewrites the prompt every turn; token-in/token-out training needs an
+            append-only history, so ``diff`` keeps the context short without rewriting anything.
     """
 
     system_prompt = SYSTEM_PROMPT
@@ -63,11 +69,13 @@ class WebEnv(ToolEnv):
 
     def __init__(self, *, sites: list[str] | tuple[str, ...] = ("shop",), split: str = "train",
                  max_obs_chars: int = 6000, screenshot: bool = False, action_timeout: float = 5.0,
-                 nav_timeout: float = 10.0):
+                 nav_timeout: float = 10.0, history: str = "full"):
         if split not in ("train", "test", "all"):
             raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
         if not isinstance(max_obs_chars, int) or not 200 <= max_obs_chars <= 1_000_000:
             raise ValueError(f"max_obs_chars must be an integer between 200 and 1000000, got {max_obs_chars!r}")
+        if history not in ("full", "diff"):
+            raise ValueError(f"history must be 'full' or 'diff', got {history!r}")
         if not isinstance(screenshot, bool):
             raise ValueError(f"screenshot must be true or false, got {screenshot!r}")
         for name, value in (("action_timeout", action_timeout), ("nav_timeout", nav_timeout)):
@@ -80,8 +88,9 @@ class WebEnv(ToolEnv):
         if unknown or not sites:
             raise ValueError(f"unknown sites {unknown}; the bundled sites are {', '.join(SITES)}")
         self._web_kwargs = dict(sites=sites, split=split, max_obs_chars=max_obs_chars, screenshot=screenshot,
-                                action_timeout=action_timeout, nav_timeout=nav_timeout)
+                                action_timeout=action_timeout, nav_timeout=nav_timeout, history=history)
         self.sites, self.split, self.max_obs_chars, self.screenshot = sites, split, max_obs_chars, screenshot
+        self.history, self._seen_lines = history, None
         self.action_timeout, self.nav_timeout = float(action_timeout), float(nav_timeout)
         self.pool = browser_pool()
         self.session: BrowserSession | None = None
@@ -167,7 +176,7 @@ class WebEnv(ToolEnv):
     async def _reset(self, *, seed: int | None, task: Task | None) -> StepResult:
         await self._teardown()
         t = self._pick(seed, task)
-        self.web_task, self.answer_text = t, None
+        self.web_task, self.answer_text, self._seen_lines = t, None, None
         self._task = Task(id=t["task_id"], instruction=t["intent"], split=t.get("split"),
                           data={"start_url": t.get("start_url"), "eval": t.get("eval"), "sites": t.get("sites")})
         if hasattr(self, "set_task"):
@@ -188,7 +197,10 @@ class WebEnv(ToolEnv):
         return StepResult(messages=[first], info=info)
 
     async def _observe(self, error: str | None = None) -> str:
-        return await self.pool.call(self.session.observe, error)
+        text = await self.pool.call(self.session.observe, error)
+        if self.history == "diff":
+            text, self._seen_lines = compact(text, self._seen_lines)
+        return text
 
     def _info(self) -> dict[str, Any]:
         return {"task_id": self.web_task.get("task_id")}
@@ -266,7 +278,7 @@ class WebEnv(ToolEnv):
             for attr in ("_seed", "_task_arg", "_turn", "_done", "_task", "_started"):
                 setattr(twin, attr, getattr(self, attr, None))
             twin._actions = list(self._actions)
-        twin.web_task, twin.answer_text = self.web_task, self.answer_text
+        twin.web_task, twin.answer_text, twin._seen_lines = self.web_task, self.answer_text, self._seen_lines
         urls, active, state, forms = await self.pool.call(self.session.url_and_cookies)
         await asyncio.to_thread(twin._prepare_sites, self.web_task, dict(self.dbs))
         for name, url in self.urls.items():   # web/tasks may serve the twin from another port

@@ -143,3 +143,30 @@ def render(*, url: str, title: str, lines: list[str], tabs: list[str], active: i
     elif truncated_nodes:
         text += "\n[... page too large: only the first part of the page is shown]"
     return text
+
+
+def compact(text: str, seen: set[str] | None) -> tuple[str, set[str]]:
+    """``text`` with the tree lines the model saw in the previous observation (same id, role, name
+    and state, e.g. the site's header and search form) folded into ``[... N unchanged lines]``
+    markers; the header (URL, title, tabs, errors, notices) always stays whole. Returns the text
+    and the lines to compare the next observation with (``seen=None``: the first look, kept whole)::
+
+        text, seen = compact(first, None)        # whole
+        text, seen = compact(after_click, seen)  # only what changed, in page order
+    """
+    head, sep, body = text.partition("\n\n")
+    lines = body.split("\n") if sep else []
+    if seen is None or not lines:
+        return text, set(lines)
+    out: list[str] = []
+    run = 0
+    for line in lines + [None]:   # type: ignore[list-item]
+        if line is not None and line in seen and line.lstrip().startswith("["):
+            run += 1
+            continue
+        if run:
+            out.append(f"[... {run} unchanged line{'s' if run > 1 else ''}]")
+            run = 0
+        if line is not None:
+            out.append(line)
+    return head + "\n\n" + "\n".join(out), set(lines)

@@ -21,6 +21,7 @@ def test_web_configs_use_webagent_r1_settings():
         cfg = load_config(CONFIGS / f"{name}.yaml", build_trl=name.endswith("cpu"))
         assert cfg.env.id.startswith("web/") and cfg.env.max_turns == 15       # 15 steps
         assert cfg.reward.shaping == "none"                                     # the env's binary reward
+        assert cfg.env.kwargs["history"] == "diff"         # short context without rewriting history
         assert cfg.trl["beta"] == 0.0 and cfg.trl["epsilon_high"] > cfg.trl["epsilon"]
 
 

@@ -25,7 +25,7 @@ from .types import Message, ToolCall, ToolSpec
 
 FORMATS = {
     "openai": "native tool calls (tool_calls in the assistant message); --format openai, the default",
-    "tags": "text tags for models without tool calling, e.g. {example}; results come back in <result>",
+    "tags": "text tags for models without tool calling, e.g. {example}; results come back in <{tag}>",
     "react": "ReAct text, e.g. {example}; results come back as 'Observation: ...'",
 }
 
@@ -88,18 +88,28 @@ def _jsonable(value: Any) -> Any:
         return repr(value)
 
 
-def _formats(tools: list[ToolSpec]) -> dict[str, str]:
+def _formats(tools: list[ToolSpec], result_tag: str = "result") -> dict[str, str]:
     if not tools:
         return {"text": "plain text: the env reads the assistant's message as its action (no tools)"}
     first = next((t for t in tools if t.parameters.get("properties")), tools[0])
     props = first.parameters.get("properties") or {}
-    args = {k: (v.get("enum") or ["..."])[0] if isinstance(v, dict) else "..." for k, v in props.items()}
+    args = {k: _example_value(v) for k, v in props.items()}
     call = ToolCall(name=first.name, arguments=json.dumps(args))
     out = {}
     for name, text in FORMATS.items():
         example = render_tool_call(call, first, name) if name != "openai" else ""  # type: ignore[arg-type]
-        out[name] = text.format(example=example.strip())
+        out[name] = text.format(example=example.strip(), tag=result_tag)
     return out
+
+
+def _example_value(schema: Any) -> Any:
+    """A placeholder value of the parameter's type (its first enum value when it has one)."""
+    if not isinstance(schema, dict):
+        return "..."
+    if schema.get("enum"):
+        return schema["enum"][0]
+    kind = schema.get("type")
+    return {"integer": 1, "number": 1.5, "boolean": True, "array": [], "object": {}}.get(kind, "...")
 
 
 async def env_info(env_id: str, *, example: bool = True, seed: int = 0) -> EnvInfo:
@@ -133,10 +143,10 @@ async def env_info(env_id: str, *, example: bool = True, seed: int = 0) -> EnvIn
     try:
         tools = env.tools
         info.tools = [t.to_openai() for t in tools]
-        info.formats = _formats(tools)
         inner = env
         while getattr(inner, "inner", None) is not None:
             inner = inner.inner
+        info.formats = _formats(tools, getattr(inner, "result_tag", None) or "result")
         from .env import Env
 
         info.has_oracle = getattr(type(inner), "oracle", None) is not Env.oracle

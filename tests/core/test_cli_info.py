@@ -190,3 +190,15 @@ async def test_rollout_timeout_zero_is_refused_not_unlimited():
         await agentgym.rollout(env, agentgym.OraclePolicy(), seed=0, timeout=0)
     traj = await agentgym.rollout(env, agentgym.OraclePolicy(), seed=0, timeout=None)  # None: no limit
     assert traj.success
+
+
+def test_info_format_examples_follow_the_env(capsys):
+    assert main(["info", "search/kb", "--no-example"]) == 0
+    out = capsys.readouterr().out
+    assert '<search>{"query": "...", "k": 1}</search>' in out and "come back in <information>" in out
+
+
+def test_a_closed_pipe_is_not_a_traceback():
+    cmd = f"{sys.executable} -m agentgym.cli info toy/maze | true"  # the reader is gone before the output
+    out = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True)
+    assert "Traceback" not in out.stderr and "BrokenPipeError" not in out.stderr and out.returncode == 0, out.stderr

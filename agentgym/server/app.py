@@ -6,7 +6,8 @@
 Routes: ``/ws`` (``?session_id=`` resumes a session, e.g. after a dropped connection or to
 drive a fork), ``POST /sessions`` then ``/sessions/{id}/reset|step|fork|heartbeat``,
 ``GET /sessions/{id}/state|oracle``, ``DELETE /sessions/{id}``; ``/health`` (no token needed),
-``/schema``, ``/metadata``, ``GET /sessions`` (counts). With a token every route but
+``/schema``, ``/metadata``, ``GET /sessions`` (counts); ``POST /mcp`` (the tools over JSON-RPC,
+:mod:`agentgym.server.mcp`). With a token every route but
 ``/health`` needs ``Authorization: Bearer TOKEN`` (WebSocket clients that cannot set headers
 may pass ``?token=``).
 """
@@ -216,6 +217,13 @@ def create_app(env_id: str, *, env_args: dict[str, Any] | None = None, max_sessi
     async def session_counts() -> dict[str, Any]:
         return {**manager.stats(), "workers_alive": host.alive()}
 
+    @app.post("/mcp")
+    async def mcp(request: Request) -> JSONResponse:
+        from .. import __version__
+        from .mcp import handle_mcp
+
+        return JSONResponse(await handle_mcp(await request.body(), manager, described, env_id, __version__))
+
     @app.get("/health")
     async def health() -> dict[str, Any]:
         alive = host.alive()
@@ -234,7 +242,7 @@ def create_app(env_id: str, *, env_args: dict[str, Any] | None = None, max_sessi
         from .. import __version__
         spec = described.get("spec") or {}
         return {"name": env_id, "description": spec.get("description", ""), "version": __version__,
-                "protocol": "openenv-ws", "extensions": ["fork", "oracle", "ping", "seq", "session_id resume"],
+                "protocol": "openenv-ws", "extensions": ["fork", "oracle", "ping", "seq", "session_id resume", "mcp"],
                 "workers": workers, "ttl": ttl, "max_sessions": max_sessions}
 
     return _Guard(app, token, max_message_bytes)  # type: ignore[return-value]

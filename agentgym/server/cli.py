@@ -34,8 +34,13 @@ def is_loopback(host: str) -> bool:
 
 def serve(env_id: str, *, host: str = "127.0.0.1", port: int = 8000, env_args: dict[str, Any] | None = None,
           max_sessions: int = 1024, ttl: float = 300.0, token: str | None = None, workers: int = 0,
-          max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES, log_level: str = "warning") -> None:
-    """Runs the server until interrupted (see :func:`agentgym.server.create_app`)."""
+          max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES, log_level: str = "warning",
+          ws_compression: bool = False) -> None:
+    """Runs the server until interrupted (see :func:`agentgym.server.create_app`).
+
+    ``ws_compression`` turns on WebSocket permessage-deflate: off by default, since compressing
+    every small frame costs the server ~15% of its CPU per step (benchmarks/RESULTS.md, "Env
+    server"); turn it on for large observations (web pages) over slow links."""
     import uvicorn
 
     from ..registry import check_kwargs, spec
@@ -51,7 +56,8 @@ def serve(env_id: str, *, host: str = "127.0.0.1", port: int = 8000, env_args: d
     print(f"agentgym: serving {env_id} on http://{host}:{port} (ws://{host}:{port}/ws), "
           f"max {max_sessions} sessions, ttl {ttl:g} s, {workers or 'no'} worker processes", file=sys.stderr, flush=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level, ws_max_size=max_message_bytes * 4 + 1024,
-                ws_ping_interval=20, ws_ping_timeout=60, timeout_graceful_shutdown=5, backlog=4096)
+                ws_ping_interval=20, ws_ping_timeout=60, ws_per_message_deflate=ws_compression,
+                timeout_graceful_shutdown=5, backlog=4096)
 
 
 def add_parser(sub: Any) -> None:
@@ -71,6 +77,8 @@ def add_parser(sub: Any) -> None:
                    help="env constructor argument, repeatable; VALUE is JSON when it parses as JSON")
     p.add_argument("--max-message-bytes", type=positive_int, default=DEFAULT_MAX_MESSAGE_BYTES,
                    help="largest request or WebSocket message accepted")
+    p.add_argument("--ws-compression", action="store_true",
+                   help="WebSocket permessage-deflate (for large observations over slow links; costs CPU per step)")
     p.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     p.set_defaults(func=_cmd_serve)
 
@@ -82,7 +90,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         raise ConfigError(f"--port must be <= 65535, got {args.port}")
     serve(args.env_id, host=args.host, port=args.port, env_args=parse_env_args(args.env_arg),
           max_sessions=args.max_sessions, ttl=args.ttl, token=args.token or os.environ.get(TOKEN_ENV) or None,
-          workers=args.workers, max_message_bytes=args.max_message_bytes, log_level=args.log_level)
+          workers=args.workers, max_message_bytes=args.max_message_bytes, log_level=args.log_level,
+          ws_compression=args.ws_compression)
     return 0
 
 

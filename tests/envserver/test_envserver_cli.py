@@ -63,3 +63,5 @@ def test_serve_warns_off_loopback_without_token_and_refuses_bad_input(capsys, mo
     assert main(["serve", "toy/maze", "--host", "0.0.0.0", "--token", "t"]) == 0
     assert "without a token" not in capsys.readouterr().err
     assert main(["serve", "toy/maze"]) == 0 and ran[-1]["host"] == "127.0.0.1"
+    assert ran[-1]["ws_per_message_deflate"] is False  # per-frame compression costs CPU on every step
+    assert main(["serve", "toy/maze", "--ws-compression"]) == 0 and ran[-1]["ws_per_message_deflate"] is True

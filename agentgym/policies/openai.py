@@ -121,6 +121,8 @@ class OpenAIPolicy:
         self._openai = openai
         self.context_length: int | None = None   # the server's max_model_len, once read
         self._context_known = False
+        self._models_missing = False
+        self._served: list[str] = []   # model ids GET /models listed
         self._context_read: asyncio.Task | None = None
 
     @property
@@ -220,6 +222,22 @@ class OpenAIPolicy:
         leave the checks to the chat requests.
         """
         await self.read_context_length(refused_is_error=True)
+        base = str(self.client.base_url).rstrip("/")
+        if self._served and self.model not in self._served:
+            import difflib
+
+            close = difflib.get_close_matches(self.model, self._served, n=3, cutoff=0.3)
+            listed = ", ".join(repr(m) for m in (close or self._served[:5]))
+            raise ConfigError(f"{base} does not serve a model named {self.model!r}; "
+                              f"{'did you mean' if close else 'it serves'} {listed}? (--model NAME). "
+                              "Nothing was written.")
+        if self._models_missing and not base.endswith("/v1"):
+            try:  # the usual mistake: http://host:8000 for http://host:8000/v1
+                await self.client.get(base + "/v1/models", cast_to=dict)
+            except Exception:
+                return
+            raise ConfigError(f"{base} answers 404 for /models but {base}/v1/models exists: the base URL of an "
+                              f"OpenAI-compatible server ends in /v1 (--base-url {base}/v1). Nothing was written.")
 
     async def read_context_length(self, *, refused_is_error: bool = False) -> int | None:
         """The server's context length (``max_model_len`` of this model in ``GET /v1/models``), read once.
@@ -258,9 +276,14 @@ class OpenAIPolicy:
             listing = await self.client.get("/models", cast_to=dict)
         except o.APIConnectionError as e:
             return False, None, _refusal(e)  # None: a timeout, not a refusal (the server may be busy)
-        except Exception:  # no /models route, a key it refuses...: the chat request will say why
+        except o.NotFoundError:
+            self._models_missing = True  # perhaps a base URL without its /v1 (preflight checks)
+            return True, None, None
+        except Exception:  # a key it refuses, ...: the chat request will say why
             return True, None, None
         rows = listing.get("data") if isinstance(listing, dict) else None
+        self._served = [r["id"] for r in rows if isinstance(r, dict) and isinstance(r.get("id"), str)] \
+            if isinstance(rows, list) else []
         for row in rows if isinstance(rows, list) else []:
             if isinstance(row, dict) and row.get("id") == self.model:
                 value = row.get("max_model_len")

@@ -88,3 +88,15 @@ async def test_an_unknown_host_is_a_clear_error_before_anything_is_written(tmp_p
                                           r"the host name"):
         await agentgym.arun("toy/maze", policy, episodes=1, out=tmp_path / "run", progress=False)
     assert not (tmp_path / "run").exists()
+
+
+async def test_a_wrong_model_name_or_a_missing_v1_is_refused_before_the_run(server, tmp_path):
+    with pytest.raises(ConfigError, match=r"does not serve a model named 'tinyy'; did you mean 'tiny'"):
+        await agentgym.arun("toy/maze", OpenAIPolicy("tinyy", base_url=server.url), episodes=1,
+                            out=tmp_path / "a", progress=False)
+    root = server.url.removesuffix("/v1")
+    with pytest.raises(ConfigError, match=rf"the base URL of an OpenAI-compatible server ends in /v1 \(--base-url "
+                                          rf"{root}/v1\)"):
+        await agentgym.arun("toy/maze", OpenAIPolicy("tiny", base_url=root), episodes=1, out=tmp_path / "b",
+                            progress=False)
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

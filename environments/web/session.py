@@ -50,10 +50,12 @@ class BrowserSession:
 
     # ------------------------------------------------------------------ lifecycle
     async def open(self, start_url: str, cookies: list[dict] | None = None, storage_state: dict | None = None) -> None:
-        if storage_state:   # fork: a context built from the parent's cookies and local storage
+        if storage_state and not any(o.get("localStorage") for o in storage_state.get("origins") or []):
+            cookies, storage_state = list(cookies or []) + list(storage_state.get("cookies") or []), None
+        if storage_state:   # fork with local storage: a context built from the parent's storage state
             self.ctx, self.slot = await self.pool.new_context(storage_state=storage_state, **CONTEXT_OPTIONS)
             page = await self.ctx.new_page()
-        else:               # reset: a context with its page opened ahead of time
+        else:               # reset, or a fork with cookies only: a context with its page opened ahead of time
             self.ctx, self.slot, page = await self.pool.take_warm()
         self.ctx.set_default_timeout(self.action_ms)
         self.ctx.set_default_navigation_timeout(self.nav_ms)

@@ -98,7 +98,9 @@ class SessionManager:
         session = Session(sid, self.host.place(sid), time.monotonic())
         self.sessions[sid] = session
         try:
-            await self.host.call(session.slot, "create", sid, {})
+            async with session.lock:  # the reaper skips it while its env is built (slow under load)
+                await self.host.call(session.slot, "create", sid, {})
+                session.last_seen = time.monotonic()  # the lease starts once the session exists
         except BaseException:
             self.sessions.pop(sid, None)
             self.host.forget(sid)
@@ -150,7 +152,9 @@ class SessionManager:
         self.sessions[new_sid] = twin
         self.host.adopt(session.slot, new_sid)
         try:
-            await self.run(session, "fork", {"session_id": new_sid})
+            async with twin.lock:  # not reaped while the fork (a replay, maybe) runs
+                await self.run(session, "fork", {"session_id": new_sid})
+                twin.last_seen = time.monotonic()
         except BaseException:
             self.sessions.pop(new_sid, None)
             self.host.forget(new_sid)

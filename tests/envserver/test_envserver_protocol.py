@@ -202,3 +202,30 @@ async def test_client_vanishing_mid_step_leaks_nothing():
         while app.state.manager.sessions and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
         assert app.state.manager.sessions == {} and app.state.host.table.envs == {}
+
+
+async def test_a_session_whose_env_builds_slower_than_its_lease_is_not_reaped(monkeypatch):
+    """Under load an env can take longer to build than the TTL: the new session must survive its own creation."""
+    import agentgym
+    from agentgym import registry
+
+    registry.list_envs()  # builtins and plugins in, then a private copy: the test's env does not outlive it
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    monkeypatch.setattr(registry, "_FACTORIES", dict(registry._FACTORIES))
+
+    def slow_maze(**kwargs):
+        time.sleep(0.8)  # make() runs off the event loop, so the reaper keeps running meanwhile
+        return agentgym.make("toy/maze", **kwargs)
+
+    agentgym.register("test/slow-maze", slow_maze, override=True)
+    with running_server("test/slow-maze", env_args={"size": 2}, ttl=0.2) as (url, app):
+        async with connect(ws_url(url)) as ws:
+            first = await ask(ws, {"type": "reset", "data": {"seed": 0}})
+            assert first["type"] == "observation", first
+            assert (await ask(ws, {"type": "ping"}))["type"] == "session"
+            assert app.state.manager.counts["expired"] == 0
+            await ws.send(json.dumps({"type": "close"}))
+        deadline = time.monotonic() + 10
+        while app.state.manager.sessions and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert app.state.manager.sessions == {} and app.state.host.table.envs == {}  # nothing built after a close

@@ -52,6 +52,12 @@ def descendants(pid: int) -> set[int]:
 
 
 @pytest.fixture(scope="module")
+def http():
+    with httpx.Client(timeout=30) as client:  # one keep-alive connection for the fuzzed requests
+        yield client
+
+
+@pytest.fixture(scope="module")
 def server():
     port = free_port()
     proc = subprocess.Popen(
@@ -188,14 +194,14 @@ def test_fuzzed_ws_frames_get_replies(server, frames):
 @given(method=st.sampled_from(["GET", "POST", "DELETE", "PUT"]),
        path=st.sampled_from(["/sessions", "/sessions/{sid}/reset", "/sessions/{sid}/step", "/sessions/{sid}/fork",
                              "/sessions/{sid}/state", "/sessions/{sid}/oracle", "/sessions/{sid}", "/schema",
-                             "/health", "/metadata", "/ws", "/sessions/%00/step"]),
+                             "/health", "/metadata", "/ws", "/sessions/%00/step", "/mcp"]),
        sid=st.one_of(st.just("x"), st.text(alphabet="abcdef0123456789", max_size=40)),
        body=st.one_of(st.binary(max_size=100), JSON.map(lambda v: json.dumps(v).encode())),
        seq=st.one_of(st.none(), st.text(max_size=4)))
-def test_fuzzed_http_requests_get_replies(server, method, path, sid, body, seq):
+def test_fuzzed_http_requests_get_replies(server, http, method, path, sid, body, seq):
     url, proc = server
     params = {"seq": seq} if seq is not None else None
-    r = httpx.request(method, url + path.replace("{sid}", sid or "x"), content=body, params=params, timeout=30)
+    r = http.request(method, url + path.replace("{sid}", sid or "x"), content=body, params=params, timeout=30)
     assert r.status_code < 500 or r.status_code in (502, 503), (r.status_code, r.text[:300])
     if r.headers.get("content-type", "").startswith("application/json"):
         r.json()

@@ -66,9 +66,9 @@ def test_grpo_trains_with_envs_in_ray_actors(tmp_path, local_ray, monkeypatch):
 
     monkeypatch.setattr(RayEnv, "_reset", spy)
     config = load_config({**_config(tmp_path / "run", {"id": "toy/maze", "kwargs": {"size": 2}, "max_turns": 2}),
-                          "executor": "ray", "ray": {"actors": 2, "cpus_per_actor": 0.25}})
+                          "executor": "ray", "ray": {"actors": 2, "cpus_per_actor": 0.25}, "eval": {"before": False}})
     summary = train(config, progress=False)
-    assert summary.train.steps == 2 and summary.before.errors == 0 and summary.after.episodes == 2
-    assert len(seen) >= 2 * 4 + 2 * 2 and len({id(a) for a in seen}) == 2  # both actors held episodes
+    assert summary.train.steps == 2 and summary.after.episodes == 2 and summary.after.errors == 0
+    assert len(seen) >= 2 * 4 + 2 and len({id(a) for a in seen}) == 2  # both actors held episodes
     with pytest.raises(ray.exceptions.RayActorError):  # the run killed its actors when it ended
         ray.get(seen[0].pid.remote(), timeout=120)

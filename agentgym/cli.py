@@ -198,6 +198,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         check_kwargs(args.env_id, env_kwargs)  # and so do --env-arg keys the env does not take
     if args.format != "openai":
         env_kwargs["format"] = args.format
+    if args.workers > 1 and (args.remote or args.executor != "local"):
+        raise ConfigError("--workers spreads local envs over processes; with --remote the server runs the envs "
+                          "(`agentgym serve --workers N`), with --executor ray the Ray actors do")
     if env is None and args.executor == "ray":
         env = _ray_factory(args, env_kwargs)
     saved = read_config(Path(args.out)) if args.resume else None
@@ -215,7 +218,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             env or args.env_id, policy, episodes=episodes, seed=args.seed, concurrency=args.concurrency,
             max_turns=args.max_turns, timeout=args.timeout, retries=args.retries, out=out, resume=args.resume,
             progress=not args.no_progress, env_kwargs=env_kwargs, config={"base_url": args.base_url},
-            warn_errors=False,
+            warn_errors=False, workers=args.workers,
         ))
     except KeyboardInterrupt:
         if not (Path(out) / "trajectories.jsonl").exists():
@@ -322,6 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"number of episodes (default: {DEFAULT_EPISODES}; with --resume: the total, "
                         "and omitted: the run directory's own total)")
     p.add_argument("--concurrency", type=positive_int, default=8, help="episodes run at once")
+    p.add_argument("--workers", type=positive_int, default=1,
+                   help="processes the episodes are spread over (each plays up to concurrency/workers at once)")
     p.add_argument("--max-turns", type=positive_int, default=None, help="turn limit per episode (default: the env's own)")
     p.add_argument("--seed", type=non_negative_int, default=None,
                    help="first seed; episode i uses seed+i (default: 0; with --resume: the run directory's)")

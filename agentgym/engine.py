@@ -20,12 +20,13 @@ import logging
 import random
 import time
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any, Awaitable, Callable, NamedTuple, Sequence
 
 from .env import Env
 from .episode import Episode, EnvFactory, error_text
 from .errors import ConfigError, ContextLengthError, PolicyError, TransientPolicyError
 from .registry import make
+from .policies import Closable, EpisodeAware
 from .preflight import preflight
 from .progress import EpisodeBar
 from .run_config import RunIdentity, check_resume, read_config, resolve_seeds, write_config
@@ -114,7 +115,7 @@ async def play(ep: Episode, policy: Any, *, retries: int = 4) -> None:
         return
     actor = policy
     try:
-        if hasattr(policy, "begin_episode"):
+        if isinstance(policy, EpisodeAware):
             actor = await policy.begin_episode(ep.env) or policy
     except Exception as e:
         ep.end("policy_error", error_text(e, trace=not isinstance(e, PolicyError)), cause="policy")
@@ -167,6 +168,35 @@ async def _within(coro: Awaitable[Any], timeout: float) -> Any:
     raise asyncio.TimeoutError
 
 
+class EpisodeSettings(NamedTuple):
+    """How each episode of a run is played (picklable: worker processes get it too)."""
+
+    max_turns: int | None = None
+    timeout: float | None = None
+    retries: int = 4
+    infra_retries: int = 2
+    model: str | None = None
+    env_id: str = ""
+
+
+async def play_seed(factory: Callable[[], Awaitable[Env]], policy: Any, i: int, seed: int,
+                    settings: EpisodeSettings) -> Trajectory:
+    """Episode ``i`` of a run on a fresh env with ``seed``; an ``infra_error`` is replayed on a fresh env
+    (at most ``settings.infra_retries`` times) and the last attempt's trajectory is returned."""
+    max_turns, timeout, retries, infra_retries, model, env_id = settings
+    for attempt in range(infra_retries + 1):
+        ep = await Episode.make(factory, max_turns=max_turns, episode=i, model=model, env_id=env_id)
+        await _timed(_reset_and_play(ep, policy, seed, None, retries), ep, timeout)
+        traj = await ep.close()
+        if attempt:
+            traj.timings["infra_retries"] = float(attempt)
+        if traj.termination != "infra_error" or attempt == infra_retries:
+            break
+        log.info("agentgym: episode %d ended as infra_error (%s); retrying with seed %s", i,
+                 (traj.error or "").splitlines()[0][:200], seed)
+    return traj
+
+
 async def arun(
     env: str | EnvFactory,
     policy: Any,
@@ -185,6 +215,7 @@ async def arun(
     config: dict[str, Any] | None = None,
     warn_errors: bool = True,
     infra_retries: int = 2,
+    workers: int = 1,
 ) -> RunSummary:
     """Runs many episodes with bounded concurrency; writes the run directory when ``out`` is set.
 
@@ -204,6 +235,11 @@ async def arun(
         infra_retries: an episode that ends as ``infra_error`` (env server gone, worker or sandbox
             died) is played again on a fresh env with the same seed, at most this many times; the
             trajectory kept is the last attempt's, with ``timings["infra_retries"]`` when it was retried.
+        workers: spread the episodes over this many processes (:mod:`agentgym.workers`), each with its
+            own event loop, env instances and a copy of ``policy`` (it must pickle; ``OpenAIPolicy``
+            does) playing at most ``ceil(concurrency / workers)`` episodes at a time; this process
+            writes the run directory. A worker that dies ends its episodes as ``infra_error`` (retried
+            like any other). ``env`` must then be an env id or a picklable (module-level) factory.
 
     Before anything is written the env is built once (a bad argument value fails here, once)
     and an :class:`~agentgym.policies.simple.OraclePolicy` is refused on an env without an oracle.
@@ -211,6 +247,8 @@ async def arun(
     _check_run_values(episodes, concurrency, max_turns, timeout, retries)
     if infra_retries < 0:
         raise ConfigError(f"infra_retries must be >= 0, got {infra_retries}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"workers must be an integer >= 1 (processes), got {workers!r}")
     env_kwargs = dict(env_kwargs or {})
     env_name = env if isinstance(env, str) else getattr(env, "__name__", "custom")
     model_name = getattr(policy, "name", type(policy).__name__)
@@ -238,7 +276,7 @@ async def arun(
                 done[t.episode] = t
         writer = TrajectoryWriter(path)
         write_config(out_dir, identity, {"concurrency": concurrency, "timeout": timeout, "retries": retries,
-                                         **(config or {})}, resumed=bool(recorded))
+                                         "workers": workers, **(config or {})}, resumed=bool(recorded))
 
     todo = [i for i in range(len(seeds)) if i not in done]
     results: dict[int, Trajectory] = dict(done)
@@ -251,32 +289,34 @@ async def arun(
             await one(i)
 
     async def one(i: int) -> None:
-        for attempt in range(infra_retries + 1):
-            ep = await Episode.make(factory, max_turns=max_turns, episode=i, model=model_name, env_id=env_name)
-            await _timed(_reset_and_play(ep, policy, seeds[i], None, retries), ep, timeout)
-            traj = await ep.close()
-            if attempt:
-                traj.timings["infra_retries"] = float(attempt)
-            if traj.termination != "infra_error" or attempt == infra_retries:
-                break
-            log.info("agentgym: episode %d ended as infra_error (%s); retrying with seed %s", i,
-                     (traj.error or "").splitlines()[0][:200], seeds[i])
-        results[i] = traj
+        settings = EpisodeSettings(max_turns, timeout, retries, infra_retries, model_name, env_name)
+        finished(await play_seed(factory, policy, i, seeds[i], settings))
+
+    def finished(traj: Trajectory, line: bytes | None = None) -> None:
+        results[traj.episode] = traj  # type: ignore[index]
         if writer:
-            writer.write(traj)
+            writer.write_line(line) if line is not None else writer.write(traj)
         bar.update(results, t0)
 
-    workers = [asyncio.ensure_future(worker()) for _ in range(min(concurrency, len(todo)))]
+    tasks: list[asyncio.Future] = []
     try:
-        await asyncio.gather(*workers)
+        if workers > 1 and todo:
+            from .workers import WorkerJob, run_in_workers
+
+            job = WorkerJob.of(env, env_kwargs, policy, EpisodeSettings(max_turns, timeout, retries, infra_retries,
+                                                                        model_name, env_name))
+            await run_in_workers(job, [(i, seeds[i]) for i in todo], workers, concurrency, finished)
+        else:
+            tasks = [asyncio.ensure_future(worker()) for _ in range(min(concurrency, len(todo)))]
+            await asyncio.gather(*tasks)
     finally:
-        for w in workers:  # a failure (or Ctrl-C) stops the other workers before the file closes
+        for w in tasks:  # a failure (or Ctrl-C) stops the other workers before the file closes
             w.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         bar.close()
         if writer:
             writer.close()
-        if hasattr(policy, "aclose"):  # also on Ctrl-C: no "Unclosed client session"
+        if isinstance(policy, Closable):  # also on Ctrl-C: no "Unclosed client session"
             await policy.aclose()
     ordered = [results[i] for i in sorted(results)]
     summary = summarize(ordered, env=env_name, model=model_name, wall_time=time.perf_counter() - t0,
@@ -328,5 +368,5 @@ def run(env: str | EnvFactory, policy: Any, **kwargs: Any) -> RunSummary:
     raise RuntimeError("agentgym.run() was called inside a running event loop; use `await agentgym.arun(...)`")
 
 
-__all__ = ["rollout", "arun", "run", "play", "with_retries", "load_trajectories", "latest_per_episode", "TrajectoryWriter",
+__all__ = ["rollout", "arun", "run", "play", "play_seed", "EpisodeSettings", "with_retries", "load_trajectories", "latest_per_episode", "TrajectoryWriter",
            "Usage"]

@@ -34,7 +34,10 @@ class TrajectoryWriter:
     def write(self, traj: Trajectory) -> None:
         """Appends ``traj``; text pydantic cannot encode (lone surrogates) and odd objects in
         ``infos`` are escaped (:func:`agentgym.types.jsonable`), never dropped."""
-        data = trajectory_line(traj)
+        self.write_line(trajectory_line(traj))
+
+    def write_line(self, data: bytes) -> None:
+        """Appends one ready JSONL record (``trajectory_line``'s bytes, e.g. sent by a worker process)."""
         view = memoryview(data)
         while view:
             n = os.write(self.fd, view)

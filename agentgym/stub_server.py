@@ -11,6 +11,7 @@ from :mod:`agentgym.testing`.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import random
 import re
@@ -35,10 +36,14 @@ class StubOpenAIServer:
     Its "model" plays tool envs sensibly enough for load tests: it calls a tool named in the
     request, choosing an enum argument that the last observation lists as open
     (``Open directions: ...``) when possible. ``fail_first`` requests get ``fail_status``.
+    ``deterministic``: each reply depends only on ``seed`` and the request's messages, not on the
+    order requests arrive in (so runs with different concurrency or processes compare episode by episode).
     """
 
-    def __init__(self, latency: float = 0.0, fail_first: int = 0, fail_status: int = 429, seed: int = 0):
+    def __init__(self, latency: float = 0.0, fail_first: int = 0, fail_status: int = 429, seed: int = 0,
+                 deterministic: bool = False):
         self.latency, self.fail_first, self.fail_status = latency, fail_first, fail_status
+        self.seed, self.deterministic = seed, deterministic
         self.requests: list[dict[str, Any]] = []
         self.in_flight = 0
         self.max_in_flight = 0
@@ -74,18 +79,24 @@ class StubOpenAIServer:
         return app
 
     def _reply(self, body: dict[str, Any]) -> dict[str, Any]:
+        if self.deterministic:
+            digest = hashlib.sha256(json.dumps(body.get("messages"), sort_keys=True).encode()).digest()
+            return self._answer(body, random.Random(self.seed ^ int.from_bytes(digest[:8], "big")))
+        return self._answer(body, self.rng)
+
+    def _answer(self, body: dict[str, Any], rng: random.Random) -> dict[str, Any]:
         tools = body.get("tools") or []
         message: dict[str, Any] = {"role": "assistant", "content": None}
         finish = "stop"
         if tools:
             fn = self._pick_tool(tools)
-            message["tool_calls"] = [{"id": f"call_{self.rng.getrandbits(48):x}", "type": "function",
-                                      "function": {"name": fn["name"], "arguments": json.dumps(self._args(fn, body))}}]
+            message["tool_calls"] = [{"id": f"call_{rng.getrandbits(48):x}", "type": "function",
+                                      "function": {"name": fn["name"], "arguments": json.dumps(self._args(fn, body, rng))}}]
             finish = "tool_calls"
         else:
             message["content"] = "look"
         return {
-            "id": f"chatcmpl-{self.rng.getrandbits(32):x}", "object": "chat.completion", "created": int(time.time()),
+            "id": f"chatcmpl-{rng.getrandbits(32):x}", "object": "chat.completion", "created": int(time.time()),
             "model": body.get("model", "stub"),
             "choices": [{"index": 0, "message": message, "finish_reason": finish}],
             "usage": {"prompt_tokens": sum(len(str(m.get("content") or "")) // 4 for m in body["messages"]),
@@ -97,7 +108,7 @@ class StubOpenAIServer:
         with_args = [f for f in fns if f.get("parameters", {}).get("properties")]
         return (with_args or fns)[0]
 
-    def _args(self, fn: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    def _args(self, fn: dict[str, Any], body: dict[str, Any], rng: random.Random) -> dict[str, Any]:
         last = str(body["messages"][-1].get("content") or "")
         m = re.search(r"Open directions: ([^.]*)\.", last)
         open_dirs = [d.strip() for d in m.group(1).split(",")] if m else []
@@ -106,7 +117,7 @@ class StubOpenAIServer:
             choices = schema.get("enum")
             if choices:
                 good = [c for c in choices if c in open_dirs] or choices
-                args[name] = self.rng.choice(good)
+                args[name] = rng.choice(good)
             else:
                 args[name] = "1"
         return args

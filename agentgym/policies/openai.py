@@ -125,6 +125,19 @@ class OpenAIPolicy:
         self._served: list[str] = []   # model ids GET /models listed
         self._context_read: asyncio.Task | None = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Settings only (for worker processes, ``agentgym.run(..., workers=N)``): the client, its
+        event loop and the openai module are rebuilt where the copy runs."""
+        state = dict(self.__dict__)
+        state.update(_openai=None, _client=None, _loop=None, _context_read=None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        import openai
+
+        self.__dict__.update(state)
+        self._openai = openai
+
     @property
     def client(self) -> Any:
         """The ``AsyncOpenAI`` client of the running event loop (one per loop: connections are bound to it).

@@ -114,7 +114,7 @@ def _example_value(schema: Any) -> Any:
 
 async def env_info(env_id: str, *, example: bool = True, seed: int = 0) -> EnvInfo:
     """Collects :class:`EnvInfo` for a registered id; builds the env (and resets it when ``example``)."""
-    from .registry import load_entry_point, make, spec
+    from .registry import factory as factory_of, make, spec
 
     s = spec(env_id)
     reqs = check(*s.requirements)
@@ -125,7 +125,7 @@ async def env_info(env_id: str, *, example: bool = True, seed: int = 0) -> EnvIn
     )
     missing = [r for r in reqs if not r.installed]
     try:
-        factory = load_entry_point(s.entry_point)
+        factory = factory_of(env_id)  # a callable registered directly (lambda, partial) has no importable entry point
     except (AgentGymError, ImportError, AttributeError) as e:
         info.example_note = f"cannot load {s.entry_point}: {e}"
         return info

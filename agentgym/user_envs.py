@@ -83,7 +83,7 @@ def resolve_env(env: str) -> str:
     """
     if not is_reference(env):
         return env
-    from .registry import list_envs, load_entry_point, register
+    from .registry import factory, list_envs, register
 
     module_name, _, attr = env.rpartition(":")
     module = import_module(module_name)
@@ -105,7 +105,7 @@ def resolve_env(env: str) -> str:
         if s.entry_point in names:
             return s.id
         try:
-            if load_entry_point(s.entry_point) is obj:
+            if factory(s.id) is obj:
                 return s.id
         except Exception:
             continue

@@ -23,7 +23,7 @@ from _results import write_section  # noqa: E402
 
 import agentgym  # noqa: E402
 from agentgym import Message, ToolCall  # noqa: E402
-from agentgym.environments.web.browser import CHROMIUM_ARGS, browser_pool, chromium_executable  # noqa: E402
+from agentgym.environments.web.browser import CHROMIUM_ARGS, chromium_executable  # noqa: E402
 from agentgym.environments.web.server import EPISODE_HEADER, site_host  # noqa: E402
 
 ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 10
@@ -233,8 +233,8 @@ action + observation ≤ 0.3 s: **{'met' if p50(ours_s) <= 0.3 else 'not met'}**
 {f'vs {p50(bg_s):.3f} s, **{p50(bg_s) / p50(ours_s):.1f}×**' if have_bg else ''}).
 Back-to-back resets with no step in between (the warm context is still being prepared): p50 {p50(b2b):.3f} s.
 
-Fork (database copy by SQLite's backup API + new context with the parent's cookies and storage +
-same URL + form values restored), logged-in episode on a product page: p50 **{p50(forks):.3f} s**.
+Fork (database copy by SQLite's backup API + a warm context given the parent's cookies — a fresh
+context from its storage state when it has local storage — + same URLs + form values restored), logged-in episode on a product page: p50 **{p50(forks):.3f} s**.
 
 8 concurrent episodes (8 envs, one browser, oracle policy, 8 different tasks) on this 2-core machine:
 **{ok8}/8 solved, {bad8} failures**, {wall8:.1f} s wall. Memory per open episode (Chromium PSS,

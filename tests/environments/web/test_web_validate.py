@@ -7,7 +7,7 @@ import json
 import pytest
 
 import agentgym
-from agentgym.environments.web import env as web_env
+from agentgym.environments.web import oracle as web_oracle
 from agentgym.environments.web.validate import main, validate_tasks
 
 pytestmark = pytest.mark.slow
@@ -30,10 +30,10 @@ async def test_every_bundled_task_is_solved_by_its_oracle_and_not_by_a_noop():
         for task_id in ("shop-checkout-1", "forum-add_comment-2", "calendar-create-3"):
             await env.reset(task=task_id)
             key = env._oracle_key()
-            cached = web_env._ORACLE_CACHE.pop(key)
+            cached = web_oracle.ORACLE_CACHE.pop(key)
             fresh = await env.oracle()                  # plays the script on a probe copy
             assert calls(fresh) == calls(cached), task_id
-            assert key in web_env._ORACLE_CACHE
+            assert key in web_oracle.ORACLE_CACHE
     finally:
         await env.close()
 

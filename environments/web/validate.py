@@ -4,7 +4,8 @@
     assert report.ok, report.failures()
     print(report.table())
 
-    python -m agentgym.environments.web.validate shop forum calendar --concurrency 3
+    agentgym web validate shop forum calendar --concurrency 3
+    python -m agentgym.environments.web.validate shop        # the same, without the CLI entry point
 
 One reset per task, on ``concurrency`` envs sharing one browser. On the fresh state the no-op
 answer (``"done"``, nothing changed, nothing looked up) is evaluated with
@@ -113,21 +114,38 @@ async def validate_tasks(sites: list[str] | tuple[str, ...] = ("shop", "forum", 
     return ValidationReport([checks[t] for t in ids], time.perf_counter() - start)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m agentgym.environments.web.validate",
-                                     description="Check that every bundled web task's oracle solves it and a "
-                                                 "no-op agent does not.")
-    parser.add_argument("sites", nargs="*", default=["shop", "forum", "calendar"])
-    parser.add_argument("--task", action="append", dest="tasks", help="only this task id (repeatable)")
-    parser.add_argument("--concurrency", type=int, default=2)
-    args = parser.parse_args(argv)
+def _run(args: argparse.Namespace) -> int:
     try:
-        report = asyncio.run(validate_tasks(args.sites, task_ids=args.tasks, concurrency=args.concurrency))
+        report = asyncio.run(validate_tasks(args.sites or ["shop", "forum", "calendar"], task_ids=args.tasks,
+                                            concurrency=args.concurrency))
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(report.table())
     return 0 if report.ok else 1
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("sites", nargs="*", help="bundled sites (default: shop forum calendar)")
+    parser.add_argument("--task", action="append", dest="tasks", help="only this task id (repeatable)")
+    parser.add_argument("--concurrency", type=int, default=2, help="episodes at once, over one browser")
+    parser.set_defaults(func=_run)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Adds ``agentgym web validate`` (entry point of group ``agentgym.commands``)."""
+    parser = subparsers.add_parser("web", help="the web environments' bundled tasks")
+    sub = parser.add_subparsers(dest="web_command")
+    _arguments(sub.add_parser("validate", help="check that every task's oracle solves it and a no-op agent does not"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m agentgym.environments.web.validate",
+                                     description="Check that every bundled web task's oracle solves it and a "
+                                                 "no-op agent does not.")
+    _arguments(parser)
+    args = parser.parse_args(argv)
+    return args.func(args)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,14 @@ async def test_every_bundled_task_is_solved_by_its_oracle_and_not_by_a_noop():
 
 
 def test_validate_cli_rejects_bad_input(capsys):
-    assert main(["shop", "--concurrency", "0"]) == 2
+    import argparse
+
+    from agentgym.environments.web.validate import add_parser
+
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    args = parser.parse_args(["web", "validate", "shop", "--concurrency", "0"])   # `agentgym web validate`
+    assert args.func(args) == 2
     assert main(["moon"]) == 2
     err = capsys.readouterr().err
     assert "concurrency must be a positive integer" in err and "unknown sites ['moon']" in err

@@ -77,11 +77,28 @@ def _pip() -> list[str]:
     return [sys.executable, "-m", "pip", "--disable-pip-version-check", "-qq"]  # errors only
 
 
+def host_compatible(python: str, glibc: str, machine: str) -> bool:
+    """True when what this interpreter installs (sdists built here included) runs in the image as is."""
+    import platform
+
+    def ver(v: str) -> tuple[int, ...]:
+        return tuple(int(x) for x in v.split(".")[:2] if x.isdigit())
+
+    here = platform.libc_ver()[1]
+    return (python == "%d.%d" % sys.version_info[:2] and machine == platform.machine() and bool(here)
+            and ver(glibc) >= ver(here))
+
+
 def _install(target: Path, spec: str, python: str, glibc: str, machine: str, *, deps: bool) -> None:
-    plat = [a for tag in platform_tags(glibc, machine) for a in ("--platform", tag)]
-    subprocess.run([*_pip(), "install", "--target", str(target), "--only-binary=:all:", "--python-version", python,
-                    "--implementation", "cp", *plat, "--no-compile", *([] if deps else ["--no-deps"]), spec],
-                   check=True)
+    """``pip install --target``: natively when the image matches this interpreter (sdists allowed, e.g.
+    textworld's), else wheels only, for the image's Python and platform tags."""
+    if host_compatible(python, glibc, machine):
+        cross: list[str] = []
+    else:
+        cross = ["--only-binary=:all:", "--python-version", python, "--implementation", "cp",
+                 *[a for tag in platform_tags(glibc, machine) for a in ("--platform", tag)]]
+    subprocess.run([*_pip(), "install", "--target", str(target), *cross, "--no-compile", "--no-warn-conflicts",
+                    *([] if deps else ["--no-deps"]), spec], check=True)
 
 
 def dependencies_dir(root: Path, wheel: Path, extras: Sequence[str], python: str, glibc: str, machine: str,
@@ -91,19 +108,28 @@ def dependencies_dir(root: Path, wheel: Path, extras: Sequence[str], python: str
 
     key = hashlib.sha256(b"|".join([(root / "pyproject.toml").read_bytes(), ",".join(sorted(extras)).encode(),
                                     f"{python}|{glibc}|{machine}".encode()])).hexdigest()[:16]
-    target = cache_dir() / "server-image" / f"deps-{key}"
+    prefix = f"deps-{'-'.join(sorted(extras)) or 'core'}-"
+    target = cache_dir() / "server-image" / f"{prefix}{key}"
     if target.is_dir():
         return target
+    for stale in target.parent.glob(f"{prefix}*") if target.parent.is_dir() else []:
+        shutil.rmtree(stale, ignore_errors=True)  # the same extras for an older pyproject.toml
     target.parent.mkdir(parents=True, exist_ok=True)
     spec = f"agentgym[{','.join(extras)}] @ {wheel.as_uri()}" if extras else str(wheel)
     log(f"agentgym server image: installing the dependencies of {spec.split(' @ ')[0]} for Python {python} "
         f"({machine}, glibc {glibc}); cached in {target}")
     tmp = Path(tempfile.mkdtemp(prefix=".deps-", dir=target.parent))
+    tmp.chmod(0o755)  # copied into the image as is: the non-root user must read it
     try:
         _install(tmp, spec, python, glibc, machine, deps=True)
         for own in [tmp / "agentgym", *tmp.glob("agentgym-*.dist-info"), tmp / "bin"]:
             shutil.rmtree(own, ignore_errors=True)  # agentgym itself goes in its own layer
-        tmp.rename(target)
+        try:
+            tmp.rename(target)
+        except OSError:  # another build filled the cache meanwhile: use that one
+            if not target.is_dir():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -126,6 +152,7 @@ def prepare_context(ctx: Path, root: Path, extras: Sequence[str], python: str, g
     wheel = next(wheels.glob("agentgym-*.whl"))
     deps = dependencies_dir(root, wheel, extras, python, glibc, machine, log)
     shutil.copytree(deps, ctx / "site", symlinks=True)
+    (ctx / "site").chmod(0o755)
     _install(ctx / "app", str(wheel), python, glibc, machine, deps=False)
     shutil.rmtree(ctx / "app" / "bin", ignore_errors=True)
     shutil.rmtree(src)

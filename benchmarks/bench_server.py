@@ -241,6 +241,7 @@ def main() -> None:
               f"server CPU per step, OpenEnv / agentgym: **{cpu64:.2f}x** at 64, **{cpu1k:.2f}x** at 1,024 (above 1: "
               f"agentgym needs less). Per core: {per_core:.0f} steps/s/core from the server's CPU per step at 1,024 "
               "clients vs OpenEnv's published 932 req/s on 8 cores (117/core; a different env and machine).",
+              "", "Steps/s is bounded by the load generator (every client is a Python coroutine in one process on the same 2 cores) and swings with the machine's load from run to run; the server's CPU per step is the stable figure.",
               "", "Both servers as their users start them: `agentgym serve` (WebSocket permessage-deflate off by default; "
               "`--ws-compression` turns it on, ~15% more server CPU per small frame) and OpenEnv's app under uvicorn's "
               "defaults (deflate on).",

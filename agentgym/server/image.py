@@ -7,9 +7,10 @@
     docker run -d --network host agentgym/server:latest toy/maze --host 127.0.0.1 --port 8000
 
 The host builds a wheel of this checkout and installs it, with the env's extras, for the base
-image's Python and platform (``pip install --target --only-binary``) into the build context; the
-Dockerfile copies that in. The base is the sandboxes' registry-less one (``agentgym sandbox
-build`` bootstraps it). The image carries a hash of the sources, extras and base: an unchanged
+image's Python and platform (``pip install --target``; wheels only unless the base matches this
+interpreter) into the build context; the Dockerfile copies that in. The base is the sandboxes'
+registry-less one (``agentgym sandbox build`` bootstraps it) or any local image with python3
+(``--base-image``). The image carries a hash of the sources, extras and base: an unchanged
 checkout is not rebuilt.
 """
 
@@ -17,14 +18,19 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
+
+from ..errors import AgentGymError, MissingDependencyError
 
 SERVER_IMAGE = "agentgym/server:latest"
+LOCAL_BASE_IMAGE = "agentgym/base:bookworm"  # docker/bootstrap-base.sh's tag ($BASE_TAG overrides it)
+PUBLIC_BASE_IMAGE = "python:3.12-slim"
 HASH_LABEL = "agentgym.content-hash"
 SOURCES = ("agentgym", "environments", "sandboxes", "trainers", "configs", "docker")
 TOP_FILES = ("pyproject.toml", "setup.py", "README.md", "LICENSE")
@@ -160,19 +166,51 @@ def prepare_context(ctx: Path, root: Path, extras: Sequence[str], python: str, g
     shutil.copy2(root / "docker" / "server" / "Dockerfile", ctx / "Dockerfile")
 
 
+class ImageBuildError(AgentGymError):
+    """The server image could not be built (no Docker daemon, no base image, pip or docker failed)."""
+
+
+def _docker() -> Any:
+    try:
+        import docker
+    except ImportError:
+        raise MissingDependencyError("docker", "sandbox", "building the env-server image") from None
+    try:
+        client = docker.from_env(timeout=120)
+        client.ping()
+        return client
+    except Exception as e:
+        raise ImageBuildError(f"the Docker daemon does not answer ({type(e).__name__}: {str(e)[:200]}); start it "
+                              "or check DOCKER_HOST") from None
+
+
+def _image(client: Any, tag: str) -> Any:
+    try:
+        return client.images.get(tag)
+    except Exception:
+        return None
+
+
+def find_base(client: Any, base_image: str | None) -> str:
+    """The given base, else the registry-less one ``agentgym sandbox build`` bootstraps ($BASE_TAG)."""
+    candidates = [base_image] if base_image else [os.environ.get("BASE_TAG") or LOCAL_BASE_IMAGE, PUBLIC_BASE_IMAGE]
+    for name in candidates:
+        if _image(client, name) is not None:
+            return name
+    raise ImageBuildError(f"no base image: {' or '.join(candidates)} is not in the local Docker; run `agentgym sandbox "
+                          "build` (it bootstraps the registry-less base) or pass --base-image")
+
+
 def build_server_image(extras: Sequence[str] = (), *, tag: str = SERVER_IMAGE, base_image: str | None = None,
                        force: bool = False, log: Callable[[str], None] = print) -> str:
     """Builds (or keeps, when up to date) the env-server image for ``extras``; returns its tag."""
-    from ..sandboxes.docker import docker_client
-    from ..sandboxes.errors import SandboxUnavailableError
-    from ..sandboxes.images import _image_id, _label, ensure_base
-
     root = source_root()
-    client = docker_client()
-    base = ensure_base(client, base_image, log)
+    client = _docker()
+    base = find_base(client, base_image)
     python, glibc, machine = base_python(client, base)
-    wanted = content_hash(root, extras, _image_id(client, base) or base, python)
-    if not force and _label(client, tag, HASH_LABEL) == wanted:
+    wanted = content_hash(root, extras, _image(client, base).id, python)
+    current = _image(client, tag)
+    if not force and current is not None and (current.labels or {}).get(HASH_LABEL) == wanted:
         log(f"{tag}: up to date ({wanted})")
         return tag
     with tempfile.TemporaryDirectory(prefix="agentgym-server-image-") as tmp:
@@ -180,14 +218,14 @@ def build_server_image(extras: Sequence[str] = (), *, tag: str = SERVER_IMAGE, b
         try:
             prepare_context(ctx, root, extras, python, glibc, machine, log)
         except subprocess.CalledProcessError as e:
-            raise SandboxUnavailableError(f"installing agentgym{list(extras) or ''} for the image failed "
-                                          f"(exit {e.returncode}; pip's message is above)") from None
+            raise ImageBuildError(f"installing agentgym{list(extras) or ''} for the image failed "
+                                  f"(exit {e.returncode}; pip's message is above)") from None
         log(f"{tag}: building on {base}")
         try:
             client.images.build(path=str(ctx), dockerfile="Dockerfile", tag=tag, buildargs={"BASE_IMAGE": base},
                                 labels={HASH_LABEL: wanted}, pull=False, rm=True, forcerm=True, network_mode="none")
         except Exception as e:
-            raise SandboxUnavailableError(f"building {tag} failed: {e}") from None
+            raise ImageBuildError(f"building {tag} failed: {e}") from None
     return tag
 
 
@@ -207,4 +245,4 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-__all__ = ["build_server_image", "SERVER_IMAGE", "platform_tags"]
+__all__ = ["build_server_image", "ImageBuildError", "SERVER_IMAGE", "platform_tags"]

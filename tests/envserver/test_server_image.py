@@ -80,3 +80,13 @@ async def test_the_server_image_serves_oracle_episodes_and_leaves_nothing(server
     finally:
         container.remove(force=True)
     assert client.containers.list(all=True, filters={"label": f"agentgym.test={label}"}) == []
+
+
+def test_a_missing_base_image_says_what_to_do(server_image):
+    from agentgym.server.image import ImageBuildError, _docker, find_base, platform_tags
+
+    with pytest.raises(ImageBuildError, match="agentgym sandbox build"):
+        find_base(_docker(), "agentgym/no-such-base:0")
+    tags = platform_tags("2.28", "x86_64")  # wheels a glibc-2.28 image can load, newest first
+    assert tags[0] == "manylinux_2_28_x86_64" and "manylinux2014_x86_64" in tags
+    assert "manylinux_2_31_x86_64" not in tags and tags[-1] == "linux_x86_64"

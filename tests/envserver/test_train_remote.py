@@ -4,11 +4,17 @@ held-out evaluations runs on the remote side, and nothing is left open afterward
 
 from __future__ import annotations
 
+import json
+import math
+
 import pytest
 
 pytest.importorskip("trl", reason="training needs agentgym[train]")
 
+import agentgym  # noqa: E402
+from agentgym.envs.maze import MazeEnv  # noqa: E402
 from agentgym.errors import ConfigError  # noqa: E402
+from agentgym.remote import SessionLostError  # noqa: E402
 from agentgym.executors import RayEnv  # noqa: E402
 from agentgym.trainers.config import load_config  # noqa: E402
 from agentgym.trainers.training import train  # noqa: E402
@@ -24,18 +30,40 @@ def _config(out, env):
                     "max_completion_length": 64}}
 
 
-def test_grpo_trains_on_a_served_env(tmp_path):
-    with running_server("toy/maze", env_args={"size": 2}, ttl=30.0, max_sessions=64) as (url, app):
-        config = load_config(_config(tmp_path / "run", {"remote": url, "max_turns": 2}))
-        assert config.env.id == "toy/maze"  # named by the server
+class FlakyMaze(MazeEnv):
+    """toy/maze whose serving side fails on seed 1 (as a sandbox or browser dying would)."""
+
+    async def step(self, action):
+        if self._seed == 1:
+            raise SessionLostError("the sandbox behind this session died")
+        return await super().step(action)
+
+
+def test_grpo_trains_on_a_served_env_and_drops_its_infra_errors(tmp_path, monkeypatch):
+    from agentgym import registry
+
+    registry.list_envs()  # a private copy of the registry: the test's env does not outlive it
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    monkeypatch.setattr(registry, "_FACTORIES", dict(registry._FACTORIES))
+    agentgym.register("test/flaky-maze", FlakyMaze, override=True)
+    with running_server("test/flaky-maze", env_args={"size": 2}, ttl=30.0, max_sessions=64) as (url, app):
+        config = load_config({**_config(tmp_path / "run", {"remote": url, "max_turns": 2}),
+                              "tasks": {"train_seeds": [0, 2], "eval_seeds": [900, 902], "split": "seed"}})
+        assert config.env.id == "test/flaky-maze"  # named by the server
         summary = train(config, progress=False)
         stats = app.state.manager.stats()
-    assert summary.env == "toy/maze" and summary.train.steps == 2
+    assert summary.env == "test/flaky-maze" and summary.train.steps == 2
     assert summary.before.episodes == summary.after.episodes == 2 and summary.before.errors == 0
-    # 2 steps x 4 episodes + 2 x 2 held-out episodes (+ task fingerprints) all ran as server sessions ...
+    # 2 steps x 4 episodes + 2 x 2 held-out episodes all ran as server sessions ...
     assert stats["created"] >= 2 * 4 + 2 * 2
     # ... and every one was closed by its client, none left to expire
     assert stats["sessions"] == 0 and stats["closed"] == stats["created"] and stats["expired"] == 0
+    # each step's batch holds seed 0's group and seed 1's, whose episodes all ended as infra errors: counted,
+    # and kept out of the loss (which stays finite) rather than scored as reward 0
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    errors = [r["agentgym/errors"] for r in rows if "agentgym/errors" in r]
+    assert errors and all(e == 2.0 for e in errors), errors
+    assert all(math.isfinite(r["loss"]) for r in rows if "loss" in r)
 
 
 def test_remote_env_config_errors_say_what_to_do(tmp_path):

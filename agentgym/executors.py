@@ -40,16 +40,34 @@ def _ray() -> Any:
     return ray
 
 
-def init_ray(address: str | None = None, num_cpus: int | None = None) -> None:
+def init_ray(address: str | None = None, num_cpus: int | None = None, temp_dir: str | None = None) -> None:
     """Connects to the Ray cluster at ``address`` (``auto``, ``ray://host:10001``), or starts a local
-    one bound to 127.0.0.1 with no dashboard. A no-op when Ray is already initialised."""
+    one bound to 127.0.0.1 with no dashboard (its files under ``temp_dir``, default Ray's /tmp/ray).
+    A no-op when Ray is already initialised."""
     ray = _ray()
     if ray.is_initialized():
         return
     if address:
         ray.init(address=address, log_to_driver=False)
-    else:
-        ray.init(num_cpus=num_cpus, _node_ip_address="127.0.0.1", include_dashboard=False, log_to_driver=False)
+        return
+    _loopback_only()
+    ray.init(num_cpus=num_cpus, _node_ip_address="127.0.0.1", include_dashboard=False, log_to_driver=False,
+             **({"_temp_dir": temp_dir} if temp_dir else {}))
+
+
+def _loopback_only() -> None:
+    """Keeps a local Ray instance on 127.0.0.1. Ray (2.60) turns ``_node_ip_address="127.0.0.1"`` into the
+    host's routable address (GCS and raylet then listen on it) unless multi-node clusters are disabled,
+    as they are by default on macOS and Windows; a local instance needs none."""
+    import os
+
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # Ray's own processes read it at import
+    try:
+        from ray._private import ray_constants
+
+        ray_constants.ENABLE_RAY_CLUSTER = False  # this process imported Ray already
+    except (ImportError, AttributeError):
+        pass
 
 
 class _EnvHost:

@@ -47,12 +47,14 @@ def maze_server() -> Iterator[tuple[str, Any]]:
 @pytest.fixture(scope="session")
 def local_ray() -> Iterator[str]:
     """One local Ray instance for the session (num_cpus=2, 127.0.0.1, no dashboard), its files in a temp dir
-    (not /tmp/ray); after shutdown no process of it may survive."""
+    (not /tmp/ray); every port it listens on is on loopback; after shutdown no process of it may survive."""
     import psutil
     import ray
 
+    from agentgym.executors import init_ray
+
     temp = tempfile.mkdtemp(prefix="agray", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
-    ray.init(num_cpus=2, _node_ip_address="127.0.0.1", include_dashboard=False, log_to_driver=False, _temp_dir=temp)
+    init_ray(num_cpus=2, temp_dir=temp)
     try:
         yield temp
     finally:

@@ -67,3 +67,23 @@ async def test_dead_actor_is_an_infra_error_and_the_run_goes_on(local_ray):
         assert round(summary.success_rate * 6) == 6 - summary.errors  # the other actor's episodes all succeed
     finally:
         pool.shutdown()
+
+
+def test_the_local_ray_instance_listens_on_loopback_only(local_ray):
+    """Ray turns _node_ip_address="127.0.0.1" into the host's routable address unless told otherwise
+    (agentgym.executors.init_ray does): every socket its processes listen on must be on loopback."""
+    import ipaddress
+
+    import psutil
+
+    assert ray.get_runtime_context().gcs_address.startswith("127.0.0.1:")
+    listening = []
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if any(local_ray in part for part in proc.info["cmdline"] or []):
+                listening += [c.laddr for c in proc.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
+        except psutil.Error:
+            continue
+    assert len(listening) >= 2  # GCS and raylet at least
+    exposed = [a for a in listening if not ipaddress.ip_address(a.ip.removeprefix("::ffff:")).is_loopback]
+    assert exposed == []

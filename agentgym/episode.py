@@ -50,6 +50,14 @@ def _flat(info: dict) -> bool:
     return True
 
 
+def _version(spec: object) -> str | None:
+    """``spec.version`` if it has one (a plain EnvSpec has none: a pydantic attribute miss costs ~2 µs)."""
+    fields = getattr(type(spec), "model_fields", None)
+    if fields is not None and "version" not in fields:
+        return None
+    return getattr(spec, "version", None)
+
+
 class Episode:
     """A live episode: its env (``None`` when it could not be built) and its trajectory.
 
@@ -60,6 +68,11 @@ class Episode:
     """
 
     __slots__ = ("env", "traj", "finished", "max_turns", "policy_s", "_t0", "_env_s", "_closed", "_tokens")
+
+    @property
+    def env_s(self) -> float:
+        """Seconds spent in the env's ``reset``/``step`` so far."""
+        return self._env_s
 
     def __init__(self, env: Env | None, traj: Trajectory, max_turns: int):
         self.env, self.traj, self.max_turns = env, traj, max_turns
@@ -97,8 +110,9 @@ class Episode:
         ep = cls(env, traj, max_turns or 1)  # type: ignore[arg-type]
         try:
             spec = env.spec  # type: ignore[union-attr]
-            traj.env_id = spec.id or env_id
-            traj.env_version = getattr(spec, "version", None)
+            fields = traj.__dict__  # plain writes of typed values (pydantic's __setattr__ costs ~1 µs each)
+            fields["env_id"] = spec.id or env_id
+            fields["env_version"] = _version(spec)
             ep.max_turns = max_turns or spec.max_turns
         except Exception as e:
             ep.end("infra_error", error_text(e, trace=True), cause="make")
@@ -107,16 +121,18 @@ class Episode:
     async def reset(self, *, seed: int | None = None, task: Task | dict | str | None = None) -> None:
         """Resets the env and records the first observation; a failure is an ``infra_error`` (cause ``reset``)."""
         traj, env = self.traj, self.env
-        traj.seed = seed
+        fields = traj.__dict__  # plain writes of typed values, as in step()
+        fields["seed"] = seed
         if self.finished or env is None:
             return
         t = time.perf_counter()
         try:
             first = await env.reset(seed=seed, task=task)
             if seed is None and isinstance(getattr(env, "seed", None), int):
-                traj.seed = env.seed  # the seed the env picked: the episode replays from it
-            traj.task_id = env.task.id if getattr(env, "task", None) else None
-            traj.tools = env.tools
+                fields["seed"] = env.seed  # the seed the env picked: the episode replays from it
+            current = getattr(env, "task", None)
+            fields["task_id"] = current.id if current is not None else None
+            fields["tools"] = list(env.tools)
         except Exception as e:
             self._env_s += time.perf_counter() - t
             self.end("infra_error", error_text(e, trace=True), cause="reset")

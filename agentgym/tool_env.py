@@ -28,7 +28,8 @@ from pydantic import BaseModel, Field
 
 from .env import FORMAT_BAD, FORMAT_OK, Env
 from .offload import OffloadTimeout, run_in_thread
-from .tools import TOOL_ATTR, ToolArgumentError, collect_tools, tool_signature, tool_spec, validate_arguments
+from .tools import (TOOL_ATTR, ToolArgumentError, collect_tools, tool_attributes, tool_signature, tool_spec,
+                    validate_arguments)
 from .types import Message, StepResult, ToolCall, ToolSpec, jsonable
 
 
@@ -71,6 +72,20 @@ class ToolEnv(Env):
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
         cls._tool_specs_cache = None
+        cls._tool_table_cache = None
+
+    @classmethod
+    def _tool_table(cls) -> dict[str, tuple[str, Any, bool, bool]]:
+        """Tool name → (attribute, signature, is async, runs inline), built once per class."""
+        table = cls.__dict__.get("_tool_table_cache")
+        if table is None:
+            table = {}
+            for name, attr in tool_attributes(cls).items():
+                fn = getattr(cls, attr)
+                meta = getattr(fn, TOOL_ATTR, {}) or {}
+                table[name] = (attr, tool_signature(fn), inspect.iscoroutinefunction(fn), bool(meta.get("inline")))
+            cls._tool_table_cache = table
+        return table
 
     @property
     def tools(self) -> list[ToolSpec]:
@@ -87,7 +102,7 @@ class ToolEnv(Env):
         calls = action.tool_calls or []
         if not calls:
             return await self.on_text(action.content or "", action)
-        fns = collect_tools(self)
+        fns = self._tool_table()
         out = StepResult(channels={"format": FORMAT_OK})
         ok = 0
         for i, call in enumerate(calls):
@@ -110,7 +125,8 @@ class ToolEnv(Env):
         out.info["tool_calls"] = len(calls)
         return out
 
-    async def _call_one(self, call: ToolCall, fns: dict[str, Callable], over_limit: bool) -> ToolResult:
+    async def _call_one(self, call: ToolCall, fns: dict[str, tuple[str, Any, bool, bool]],
+                        over_limit: bool) -> ToolResult:
         if over_limit:
             return ToolResult(content=f"Error: at most {self.max_calls_per_turn} tool calls per turn.", ok=False,
                               info={"malformed": True})
@@ -118,15 +134,16 @@ class ToolEnv(Env):
             names = ", ".join(fns)
             return ToolResult(content=f"Error: unknown tool `{call.name[:80]}`. Available tools: {names}.", ok=False,
                               info={"malformed": True})
+        attr, signature, is_async, inline = fns[call.name]
         try:
-            kwargs = validate_arguments(tool_signature(fns[call.name]), call.arguments)
+            kwargs = validate_arguments(signature, call.arguments)
         except ToolArgumentError as e:
             return ToolResult(content=f"Error: {e}", ok=False, info={"malformed": True})
-        fn = fns[call.name]
+        fn = getattr(self, attr)
         try:
-            if inspect.iscoroutinefunction(fn):
+            if is_async:
                 value = await asyncio.wait_for(fn(**kwargs), self.tool_timeout)
-            elif getattr(fn, TOOL_ATTR, {}).get("inline"):
+            elif inline:
                 value = fn(**kwargs)
             else:
                 value = await run_in_thread(fn, timeout=self.tool_timeout, name=f"agentgym-tool-{call.name}", **kwargs)

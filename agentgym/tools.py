@@ -26,6 +26,7 @@ import inspect
 import json
 import sys
 import typing
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Literal, Union
 
@@ -146,12 +147,32 @@ def tool_spec(fn: Callable) -> ToolSpec:
 
 def collect_tools(obj: Any) -> dict[str, Callable]:
     """All ``@tool`` methods of an object, by tool name, in definition order."""
-    found: dict[str, Callable] = {}
-    for klass in reversed(type(obj).__mro__):
+    return {name: getattr(obj, attr) for name, attr in tool_attributes(type(obj)).items()}
+
+
+_TOOL_ATTRS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def tool_attributes(cls: type) -> dict[str, str]:
+    """Tool name → attribute name of every ``@tool`` method of ``cls``, in definition order.
+
+    Walked once per class (the walk reads ~100 attributes; every step of a tool env needs the
+    answer); do not mutate the returned dict.
+    """
+    try:
+        return _TOOL_ATTRS[cls]
+    except (KeyError, TypeError):
+        pass
+    found: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
         for attr, value in vars(klass).items():
             meta = getattr(value, TOOL_ATTR, None)
             if meta is not None:
-                found[meta["name"]] = getattr(obj, attr)
+                found[meta["name"]] = attr
+    try:
+        _TOOL_ATTRS[cls] = found
+    except TypeError:  # a class that takes no weak references: walked each time
+        pass
     return found
 
 

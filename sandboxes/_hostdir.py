@@ -33,6 +33,7 @@ class HostDirSandbox(Sandbox):
         super().__init__(**kwargs)
         self.root = runtime_dir() / f"agentgym-{self.id}"
         self.host_workspace = self.root / "workspace"
+        self.tmp_keep: frozenset[str] = frozenset()  # names in tmp/ a restore keeps
         self._running: set[int] = set()
 
     async def _start(self) -> None:
@@ -110,7 +111,8 @@ class HostDirSandbox(Sandbox):
             _hostfs.remove_tree(old)
             tmp = self.root / "tmp"
             for child in tmp.iterdir():
-                _remove_any(child)
+                if child.name not in self.tmp_keep:  # a mountpoint (bwrap): rmdir here would unmount it
+                    _remove_any(child)
 
         await asyncio.to_thread(replace)
 

@@ -99,6 +99,21 @@ def _readonly_mounts(extra: tuple[str, ...]) -> list[str]:
     return args
 
 
+def _remount_hidden(extra: tuple[str, ...]) -> list[str]:
+    """Read-only binds again for host paths under /tmp, which the sandbox's private /tmp hides
+    (a venv in /tmp/clone/.venv would otherwise vanish and `python` fall back to the system's)."""
+    args: list[str] = []
+    for path in _hidden_by_tmp(extra):
+        args += [arg for parent in _parents(path)[1:] for arg in ("--perms", "0755", "--dir", parent)]
+        args += ["--ro-bind", path, path]
+    return args
+
+
+def _hidden_by_tmp(extra: tuple[str, ...]) -> list[str]:
+    paths = dict.fromkeys(os.path.realpath(p) for p in (*_python_prefixes(), *extra))
+    return [p for p in paths if p.startswith("/tmp/") and os.path.isdir(p)]
+
+
 def _parents(path: str) -> list[str]:
     parts = path.strip("/").split("/")[:-1]
     return ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
@@ -130,6 +145,8 @@ class BwrapSandbox(HostDirSandbox):
         if self._as_root:
             uid = _UID_BASE + uuid.UUID(int=uuid.uuid4().int).int % _UID_SPAN
             self.owner = (uid, uid)
+        # mountpoints of host paths re-bound inside the private /tmp: a restore must not remove them
+        self.tmp_keep = frozenset(p.split("/")[2] for p in _hidden_by_tmp(self.ro_binds))
         self._bwrap: str | None = None
         self._prefix: list[str] | None = None
         self._supervisor: SupervisorProcess | None = None
@@ -160,6 +177,7 @@ class BwrapSandbox(HostDirSandbox):
             "--dev", "/dev", "--proc", "/proc",
             "--bind", str(self.root / "tmp"), "/tmp",
             "--bind", str(self.host_workspace), self.workdir,
+            *_remount_hidden(self.ro_binds),
             "--remount-ro", "/",
         ]
 

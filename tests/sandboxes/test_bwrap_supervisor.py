@@ -304,3 +304,23 @@ async def test_malformed_requests_never_kill_the_supervisor(sb, bad):
     assert sb._supervisor.alive
     assert (await sb.exec("echo alive")).stdout == "alive\n"
     assert sb.restarts == 0
+
+
+@pytest.mark.parametrize("persistent", [True, False])
+async def test_host_dirs_under_tmp_stay_visible_behind_the_private_tmp(persistent, tmp_path_factory):
+    """A venv cloned under /tmp (CI clones anywhere) must not vanish behind the sandbox's own /tmp:
+    the swe tests once ran the system python without pytest because /tmp/clone/.venv was hidden."""
+    if backend_skip_reason("bwrap"):
+        pytest.skip(backend_skip_reason("bwrap"))
+    host = tmp_path_factory.mktemp("ro-under-tmp")
+    assert str(host).startswith("/tmp/")
+    (host / "tool.py").write_text("print('from the host')\n")
+    host.chmod(0o755)  # a clone's .venv is world-readable; pytest's own tmp dirs are not
+    async with make_sandbox("bwrap", limits=SMALL, ro_binds=(str(host),), persistent=persistent) as sandbox:
+        r = await sandbox.exec(f"python3 {host}/tool.py && touch {host}/x; echo rc=$?; touch /tmp/mine && echo ok")
+        assert r.stdout.splitlines()[0] == "from the host", r
+        assert "rc=1" in r.stdout and r.stdout.strip().endswith("ok"), r  # read-only there, /tmp still writable
+        await sandbox.restore(await sandbox.snapshot())  # a restore empties /tmp but keeps the mount
+        r = await sandbox.exec(f"python3 {host}/tool.py; ls /tmp/mine")
+        assert r.stdout.strip() == "from the host" and r.exit_code != 0, r
+    assert not (host / "x").exists()

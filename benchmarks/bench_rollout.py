@@ -19,7 +19,7 @@ import asyncio
 import gc
 import json
 import os
-import multiprocessing
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -88,9 +88,10 @@ def request_bodies(trajs) -> list[dict]:
     return out
 
 
-async def step_overhead(n_episodes: int = 100, turns: int = 20, rounds: int = 9) -> dict:
+async def step_overhead(n_episodes: int = 100, turns: int = 20, rounds: int = 15) -> dict:
     """Engine vs a bare ``reset``/``step`` loop on the same env with the same action, in CPU time (the machine
-    is shared: wall time measures the neighbours); best of interleaved rounds."""
+    is shared: wall time measures the neighbours); interleaved rounds, each block started after a
+    ``gc.collect()`` with the collector on in both; best of each side and the median of the paired ratios."""
     action = Message.assistant(tool_calls=[agentgym.ToolCall(name="look", arguments="{}")])
 
     class Scripted:
@@ -101,6 +102,7 @@ async def step_overhead(n_episodes: int = 100, turns: int = 20, rounds: int = 9)
 
     env = agentgym.make("toy/maze", max_turns=turns)
     raw_best = engine_best = float("inf")
+    pairs = []
     for _ in range(rounds):
         gc.collect()  # each timed block starts from the same heap (no collection of the other's garbage inside it)
         t0 = time.process_time()
@@ -109,14 +111,17 @@ async def step_overhead(n_episodes: int = 100, turns: int = 20, rounds: int = 9)
             _tools = env.tools  # a bare loop too hands the policy the tools, once per episode  # noqa: F841
             for _ in range(turns):
                 await env.step(action)
-        raw_best = min(raw_best, time.process_time() - t0)
+        raw = time.process_time() - t0
         gc.collect()
         t0 = time.process_time()
         for i in range(n_episodes):
             await agentgym.rollout(env, Scripted(), seed=i, max_turns=turns)
-        engine_best = min(engine_best, time.process_time() - t0)
+        engine = time.process_time() - t0
+        raw_best, engine_best = min(raw_best, raw), min(engine_best, engine)
+        pairs.append(engine / raw)
     steps = n_episodes * turns
-    return {"raw_us": raw_best / steps * 1e6, "engine_us": engine_best / steps * 1e6, "ratio": engine_best / raw_best}
+    return {"raw_us": raw_best / steps * 1e6, "engine_us": engine_best / steps * 1e6, "ratio": engine_best / raw_best,
+            "median": statistics.median(pairs), "rounds": rounds}
 
 
 async def raw_client(url: str, bodies: list[dict], concurrency: int, aiohttp: bool = False) -> tuple[float, float]:
@@ -176,27 +181,28 @@ async def hand_loop(url: str, episodes: int, concurrency: int, turns: int) -> tu
     return wall, cpu / sent * 1000, sent
 
 
-def _worker(args: tuple) -> dict:
-    url, seeds, concurrency, latency, turns = args
-    r = asyncio.run(engine_efficiency(url, len(seeds), concurrency, latency, turns, os.getpid(), seeds=seeds))
-    r.pop("bodies")
-    return r
-
-
-def spread_over_workers(url: str, episodes: int, concurrency: int, latency: float, turns: int, workers: int) -> dict:
-    """``episodes`` spread over ``workers`` processes, each running ``arun`` at ``concurrency / workers``."""
-    shares = [list(range(w, episodes, workers)) for w in range(workers)]
-    per = max(1, concurrency // workers)
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(workers) as pool:
-        pool.apply(time.sleep, (0,))  # processes up before the clock starts
-        t0 = time.perf_counter()
-        parts = pool.map(_worker, [(url, share, per, latency, turns) for share in shares])
+async def spread_over_workers(url: str, episodes: int, concurrency: int, latency: float, turns: int,
+                              workers: int) -> dict:
+    """The product path: ``arun(..., workers=N)`` (the episodes over N processes, concurrency split between
+    them, this process writing the run directory). Wall time includes starting the workers."""
+    policy = OpenAIPolicy("stub", base_url=url)
+    with tempfile.TemporaryDirectory() as out:
+        kids0, c0, t0 = _children_cpu(), time.process_time(), time.perf_counter()
+        s = await agentgym.arun("toy/maze", policy, episodes=episodes, concurrency=concurrency, max_turns=turns,
+                                progress=False, env_kwargs={"size": 6}, out=out, workers=workers)
         wall = time.perf_counter() - t0
-    requests = sum(p["requests"] for p in parts)
-    ideal = latency * requests / (per * workers)
-    return {"wall": wall, "ideal": ideal, "ratio": wall / ideal, "requests": requests,
-            "errors": sum(p["errors"] for p in parts), "client_ms": sum(p["client_ms"] * p["requests"] for p in parts) / requests}
+        cpu = time.process_time() - c0 + _children_cpu() - kids0  # the workers are reaped by now: counted
+    requests = round(s.mean_turns * s.episodes)
+    ideal = latency * requests / concurrency
+    return {"wall": wall, "ideal": ideal, "ratio": wall / ideal, "requests": requests, "errors": s.errors,
+            "client_ms": cpu / requests * 1000}
+
+
+def _children_cpu() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def peer_row(url: str, episodes: int, concurrency: int, latency: float, turns: int) -> str:
@@ -222,18 +228,31 @@ def main() -> None:
     ap.add_argument("--latency", type=float, default=0.05)
     ap.add_argument("--turns", type=int, default=8)
     ap.add_argument("--workers", type=int, default=2, help="also run the episodes spread over N processes")
+    ap.add_argument("--repeat", type=int, default=3, help="engine/floor pairs for the client CPU comparison")
     ap.add_argument("--peer-episodes", type=int, default=32, help="the peer spawns processes per episode: keep it small")
     ap.add_argument("--peer-concurrency", type=int, default=16)
     a = ap.parse_args()
     proc, url = start_server(a.latency)
     try:
-        eff = asyncio.run(engine_efficiency(url, a.episodes, a.concurrency, a.latency, a.turns, proc.pid))
-        raw_aio, raw_aio_ms = asyncio.run(raw_client(url, eff["bodies"], a.concurrency, aiohttp=True))
+        # client CPU: engine and floor alternate (a.repeat times each); best of each side
+        effs, floors = [], []
+        for _ in range(a.repeat):
+            gc.collect()
+            effs.append(asyncio.run(engine_efficiency(url, a.episodes, a.concurrency, a.latency, a.turns, proc.pid)))
+            gc.collect()
+            floors.append(asyncio.run(raw_client(url, effs[-1]["bodies"], a.concurrency, aiohttp=True)))
+        eff = min(effs, key=lambda r: r["client_ms"])
+        raw_aio, raw_aio_ms = min(floors, key=lambda r: r[1])
+        cpu_pairs = [e["client_ms"] / f[1] for e, f in zip(effs, floors)]
         hand, hand_ms, hand_n = asyncio.run(hand_loop(url, a.episodes, a.concurrency, a.turns))
         eff_httpx = asyncio.run(engine_efficiency(url, a.episodes, a.concurrency, a.latency, a.turns, proc.pid,
                                                   transport="httpx"))
         raw, raw_ms = asyncio.run(raw_client(url, eff_httpx["bodies"], a.concurrency))
-        spread = spread_over_workers(url, a.episodes, a.concurrency, a.latency, a.turns, a.workers) if a.workers > 1 else None
+        spread = None
+        if a.workers > 1:
+            spread = asyncio.run(spread_over_workers(url, a.episodes, a.concurrency, a.latency, a.turns, a.workers))
+            # start-up alone: one 1-turn episode per worker (spawn + imports + the policy rebuilt)
+            spread["startup"] = asyncio.run(spread_over_workers(url, a.workers, a.workers, a.latency, 1, a.workers))["wall"]
         peer = peer_row(url, a.peer_episodes, a.peer_concurrency, a.latency, a.turns)
     finally:
         proc.terminate()
@@ -242,36 +261,59 @@ def main() -> None:
     ideal = eff["ideal"]
     met = "met" if eff["ratio"] <= 1.3 else "not met"
     cpu_ratio = eff["client_ms"] / raw_aio_ms
+    env_ms = hand_ms - raw_aio_ms  # what playing the env adds to the bare SDK per request (hand loop − floor)
     spread_row = ""
     if spread:
-        spread_row = (f"| agentgym `arun` over {a.workers} processes (`--workers {a.workers}`, concurrency "
-                      f"{a.concurrency // a.workers} each) | {spread['wall']:.2f} | {spread['ideal']:.2f} | "
-                      f"**{spread['ratio']:.2f}** | {spread['client_ms']:.2f} | {spread['requests']} requests, "
-                      f"{spread['errors']} errors; target ≤ 1.3: **{'met' if spread['ratio'] <= 1.3 else 'not met'}** |\n")
+        spread_row = (f"| agentgym `arun(..., workers={a.workers})` / `eval --workers {a.workers}` (concurrency "
+                      f"{a.concurrency} split over {a.workers} processes, worker start-up included) | {spread['wall']:.2f} | "
+                      f"{spread['ideal']:.2f} | **{spread['ratio']:.2f}** | {spread['client_ms']:.2f} | "
+                      f"{spread['requests']} requests, {spread['errors']} errors; client CPU = this process + its "
+                      f"workers; target ≤ 1.3: **{'met' if spread['ratio'] <= 1.3 else 'not met'}**; starting the "
+                      f"workers alone takes {spread['startup']:.2f} s: without it "
+                      f"{(spread['wall'] - spread['startup']) / spread['ideal']:.2f} |\n")
     body = f"""## Rollout engine (`bench_rollout.py`)
 
 {a.episodes} `toy/maze` episodes × {a.turns} turns, concurrency {a.concurrency}, stub OpenAI-compatible server
 (separate process, real HTTP, real `openai` client) answering after {a.latency * 1000:.0f} ms.
-Ideal = latency × requests ÷ concurrency. Target ≤ 1.3 (one process): **{met}** ({eff['ratio']:.2f}).
-The floors send the very requests the engine sent (its conversations replayed), so client CPU compares
-like with like: engine ÷ floor = **{cpu_ratio:.2f}×** client CPU per request (target ≤ 1.1×:
-**{'met' if cpu_ratio <= 1.1 else 'not met'}**). That floor plays no env; against a hand-written loop that
-does (bare SDK + `env.step`, no engine, no run directory) the engine costs **{eff['client_ms'] / hand_ms:.2f}×**.
+Ideal = latency × requests ÷ concurrency. Wall ÷ ideal target ≤ 1.3 (one process): **{met}** ({eff['ratio']:.2f}).
+
+Client CPU (`time.process_time`, each run started after `gc.collect()`, collector on for both sides; the
+engine and the floor alternate {a.repeat}×, best of each): the floor sends the very requests the engine sent
+(its conversations replayed) through the bare SDK and plays no env. Engine ÷ floor = **{cpu_ratio:.2f}×**
+(paired runs: {', '.join(f'{r:.2f}' for r in cpu_pairs)}; target ≤ 1.1×: **{'met' if cpu_ratio <= 1.1 else 'not met'}**).
+A hand-written loop that does play the env (bare SDK `post` + `env.step`, no engine, no run directory) costs
+{hand_ms:.2f} ms a request, {env_ms:.2f} ms above the floor: the env's own work (maze generation, tool calls,
+messages) and the loop's. Against that loop the engine costs **{eff['client_ms'] / hand_ms:.2f}×**.
 
 | loop | wall s | ideal s | wall ÷ ideal | client CPU ms/request | notes |
 |---|---|---|---|---|---|
 | agentgym `arun`, `OpenAIPolicy` ({eff['transport']} transport, the default) | {eff['wall']:.2f} | {ideal:.2f} | **{eff['ratio']:.2f}** | {eff['client_ms']:.2f} | {eff['requests']} requests, {eff['errors']} errors; server {eff['server_ms']:.2f} ms CPU/request |
-| bare `openai` SDK `post` over aiohttp, the same request bodies, no env (floor) | {raw_aio:.2f} | {ideal:.2f} | {raw_aio / ideal:.2f} | {raw_aio_ms:.2f} | engine ÷ floor: wall **{eff['wall'] / raw_aio:.2f}**, client CPU **{cpu_ratio:.2f}** |
+| bare `openai` SDK `post` over aiohttp, the same request bodies, no env (floor) | {raw_aio:.2f} | {ideal:.2f} | {raw_aio / ideal:.2f} | {raw_aio_ms:.2f} | engine ÷ floor: client CPU **{cpu_ratio:.2f}** |
 | hand-written loop: bare SDK `post` + `env.step`, same episodes, no engine, no run directory | {hand:.2f} | {ideal:.2f} | {hand / ideal:.2f} | {hand_ms:.2f} | {hand_n} requests; engine ÷ this loop: client CPU **{eff['client_ms'] / hand_ms:.2f}** |
 | agentgym `arun`, `OpenAIPolicy(transport="httpx")` | {eff_httpx['wall']:.2f} | {ideal:.2f} | {eff_httpx['ratio']:.2f} | {eff_httpx['client_ms']:.2f} | the SDK's default transport |
 | bare `openai` SDK `chat.completions.create`, default transport, same bodies, no env | {raw:.2f} | {ideal:.2f} | {raw / ideal:.2f} | {raw_ms:.2f} | what a hand-written loop gets; client CPU ratio {eff_httpx['client_ms'] / raw_ms:.2f} |
 {spread_row}{peer}
 
-Where the time goes: the run is bound by the client's CPU (the SDK and HTTP stack cost about
-{raw_aio_ms:.1f} ms a request before any env or engine work) on a 2-core machine that also runs the
-server. Per-step overhead of the engine (`rollout` with a scripted policy returning a fixed action) vs
-`env.step` in a bare loop on the same env, CPU time, best of 9 interleaved rounds: {ovh['engine_us']:.0f} µs vs
-{ovh['raw_us']:.0f} µs per step → **{ovh['ratio']:.2f}×** (target ≤ 1.1×: **{'met' if ovh['ratio'] <= 1.1 else 'not met'}**).
+Per-step overhead of the engine (`rollout` with a scripted policy returning a fixed action) vs `env.step` in
+a bare loop on the same env (toy/maze, 100 episodes × 20 steps, reset included on both sides), CPU time,
+{ovh['rounds']} interleaved rounds: best {ovh['engine_us']:.1f} µs vs {ovh['raw_us']:.1f} µs per step → **{ovh['ratio']:.2f}×**, median of the
+paired rounds **{ovh['median']:.2f}×** (target ≤ 1.1×: **{'met' if max(ovh['ratio'], ovh['median']) <= 1.1 else 'not met'}**).
+
+Why the unmet targets stay unmet (figures from this run):
+- client CPU ≤ 1.1× the floor: the floor plays no env. Playing it costs {env_ms:.2f} ms a request in a
+  hand-written loop ({env_ms / raw_aio_ms:.0%} of the floor, more than the 10% allowed), and the engine sits
+  at {eff['client_ms'] / hand_ms:.2f}× that loop. What is left above the SDK is the SDK's own path (request
+  building, headers, URL parsing, its aiohttp transport), which the engine calls like the floor does.
+- per-step overhead ≤ 1.1×: the engine's bookkeeping per step (record the action, the env's messages,
+  reward, channels and info, clock the env, call the policy) is {ovh['engine_us'] - ovh['raw_us']:.1f} µs; 10% of this
+  {ovh['raw_us']:.0f} µs step is {ovh['raw_us'] / 10:.1f} µs. The step itself got faster in this round (the tool table is
+  built once per class instead of walking ~110 attributes every step: toy/maze 33 → 21 µs), which
+  makes the same bookkeeping a larger share.
+- `--workers` wall ÷ ideal ≤ 1.3: client and server together need
+  {eff['client_ms'] + eff['server_ms']:.2f} ms CPU a request, {(eff['client_ms'] + eff['server_ms']) * eff['requests'] / 1000:.1f} s for a {ideal:.1f} s ideal: at least
+  {(eff['client_ms'] + eff['server_ms']) * eff['requests'] / 1000 / max(1, os.cpu_count() or 1) / ideal:.2f}× on {os.cpu_count()} fully free cores, and this machine's
+  cores are shared with other jobs (load average {os.getloadavg()[0]:.0f} at the end of this run). Worker
+  start-up (spawn, imports, the policy rebuilt; measured in a separate small run, so noisy) is paid once per run.
 """
     write_section("rollout", body)
 

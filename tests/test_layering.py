@@ -59,3 +59,11 @@ def test_test_module_basenames_are_unique():
             clashes.append((seen[path.name], rel))
         seen.setdefault(path.name, rel)
     assert clashes == []
+
+
+def test_no_test_imports_a_conftest_by_name():
+    """Every tests/*/conftest.py is the module `conftest`: `from conftest import x` gets whichever
+    directory's conftest loaded first (CI failed on exactly this); helpers go in uniquely named modules."""
+    offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "tests").rglob("*.py")
+                 if any(m == "conftest" for m in _imports(p))]
+    assert offenders == []

@@ -152,18 +152,16 @@ def test_nan_rewards_and_torn_lines_still_make_a_page(tmp_path):
     assert json.loads(gzip.decompress(base64.b64decode(packed)))[0]["rewards"] == [None]
 
 
-def test_web_screenshots_recorded_as_base64_become_images(tmp_path):
+def test_web_screenshots_recorded_as_base64_become_images(tmp_path, png):
     """environments/web puts a base64 PNG in info["screenshot"] after each step (screenshot=True)."""
     import base64
     import gzip
-
-    from conftest import tiny_png
 
     from agentgym.types import Message, Trajectory
 
     run = tmp_path / "web"
     run.mkdir()
-    shot = base64.b64encode(tiny_png(40, 30)).decode()
+    shot = base64.b64encode(png(40, 30)).decode()
     w = TrajectoryWriter(run / "trajectories.jsonl")
     w.write(Trajectory(episode=0, env_id="web/shop", messages=[Message.user("buy")], rewards=[0.0, 0.0],
                        infos=[{}, {"screenshot": shot, "url": "http://127.0.0.1:1/"}]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from conftest import train_run
+from report_fixtures import train_run
 
 from agentgym.report import finish_run
 

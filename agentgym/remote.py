@@ -160,9 +160,13 @@ class RemoteEnv(Env):
             waited, attempt, last = 0.0, 0, None
             while True:
                 try:
-                    if self._ws is None:
-                        await self._open()
-                    return await self._exchange(frame)
+                    try:
+                        if self._ws is None:
+                            await self._open()
+                        return await self._exchange(frame)
+                    except ConnectionClosed as e:
+                        self._refused(e)  # closed with a reason (unknown session, token, capacity): no blind retry
+                        raise
                 except _Capacity as e:  # a full server: wait its retry-after (bounded); not a failed attempt
                     await self._drop()
                     if waited >= self.call_timeout:
@@ -185,6 +189,18 @@ class RemoteEnv(Env):
                                              f"attempts ({type(last).__name__}: {last})")
             raise SessionLostError(f"lost the connection to {self._http} (session {self.session_id}) and could not "
                                    f"resume it in {self.retries + 1} attempts ({type(last).__name__}: {last})")
+
+    def _refused(self, e: BaseException) -> None:
+        """Raises what a close code of the server means (see ``agentgym.server.app.CLOSE_CODES``)."""
+        rcvd = getattr(e, "rcvd", None)
+        code, reason = getattr(rcvd, "code", None), getattr(rcvd, "reason", "") or ""
+        if code == 4404:
+            self._ws = None
+            raise SessionLostError(f"{self._http}: {reason or 'unknown session'}") from None
+        if code == 1008:
+            raise RemoteEnvError(f"{self._http} refused the token: {reason}") from None
+        if code == 1013:
+            raise _Capacity(f"{self._http}: {reason}", 1.0) from None
 
     async def _drop(self) -> None:
         ws, self._ws = self._ws, None

@@ -30,6 +30,9 @@ from .protocol import DEFAULT_MAX_MESSAGE_BYTES, MESSAGE_TYPES, ErrorCode, Frame
 from .sessions import Session, SessionManager
 
 OPEN_PATHS = {"/health"}
+# a WebSocket refused before its session starts is closed with a code saying why (the error frame comes first,
+# but a client whose first send races the close sees only this)
+CLOSE_CODES = {ErrorCode.UNAUTHORIZED: 1008, ErrorCode.CAPACITY_REACHED: 1013, ErrorCode.SESSION_NOT_FOUND: 4404}
 
 
 class _Guard:
@@ -138,7 +141,7 @@ def create_app(env_id: str, *, env_args: dict[str, Any] | None = None, max_sessi
         except ServerError as e:
             with contextlib.suppress(Exception):
                 await websocket.send_text(json.dumps(e.frame()))
-                await websocket.close(code={ErrorCode.UNAUTHORIZED: 1008, ErrorCode.CAPACITY_REACHED: 1013}.get(e.code, 1000))
+                await websocket.close(code=CLOSE_CODES.get(e.code, 1000), reason=f"{e.code.value}: {e.message}"[:120])
             return
         session.attached = websocket
         client_closed = False

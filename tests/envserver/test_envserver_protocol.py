@@ -12,7 +12,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
-from conftest import running_server
+from envserver_servers import running_server
 
 
 def ws_url(url: str, **query: str) -> str:
@@ -229,3 +229,21 @@ async def test_a_session_whose_env_builds_slower_than_its_lease_is_not_reaped(mo
         while app.state.manager.sessions and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         assert app.state.manager.sessions == {} and app.state.host.table.envs == {}  # nothing built after a close
+
+
+async def test_an_unknown_session_is_refused_with_a_close_code_too(maze_server):
+    """The error frame comes first; a client whose first send races the close still learns why (code 4404)."""
+    from websockets.exceptions import ConnectionClosed
+
+    from agentgym.remote import RemoteEnv, SessionLostError
+
+    url, _ = maze_server
+    ws = await connect(ws_url(url, session_id="gone"))
+    reply = json.loads(await ws.recv())
+    assert reply["data"]["code"] == "SESSION_NOT_FOUND"
+    with pytest.raises(ConnectionClosed) as closed:
+        await ws.recv()
+    assert closed.value.rcvd.code == 4404 and "expired" in closed.value.rcvd.reason
+    env = RemoteEnv(url, session_id="gone")
+    with pytest.raises(SessionLostError, match="unknown session"):
+        await env.state()

@@ -16,7 +16,7 @@ from agentgym import Message, OraclePolicy
 from agentgym.engine import load_trajectories
 from agentgym.remote import RemoteEnv, RemoteEnvError, ServerUnreachableError, SessionLostError
 
-from conftest import running_server
+from envserver_servers import running_server
 
 FAMILIES = {
     "toy/maze": ({"size": 3}, 0),

@@ -19,7 +19,7 @@ from agentgym.executors import RayEnv  # noqa: E402
 from agentgym.trainers.config import load_config  # noqa: E402
 from agentgym.trainers.training import train  # noqa: E402
 
-from conftest import running_server  # noqa: E402
+from envserver_servers import running_server  # noqa: E402
 
 
 def _config(out, env):

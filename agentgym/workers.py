@@ -102,6 +102,7 @@ def _register(job: WorkerJob) -> None:
 
 async def _serve(conn: Any, job: WorkerJob) -> None:
     from .engine import _factory, play_seed
+    from .episode import error_text
     from .policies import Closable
     from .rundir import trajectory_line
 
@@ -127,7 +128,11 @@ async def _serve(conn: Any, job: WorkerJob) -> None:
     running: set[asyncio.Task] = set()
 
     async def one(i: int, seed: int) -> None:
-        traj = await play_seed(factory, job.policy, i, seed, job.settings)
+        try:
+            traj = await play_seed(factory, job.policy, i, seed, job.settings)
+        except Exception as e:  # play_seed records failures itself; anything else still answers the parent
+            traj = Trajectory(episode=i, env_id=job.settings.env_id, model=job.settings.model, seed=seed)
+            traj.fail("infra_error", error_text(e, trace=True), "worker")
         conn.send(("done", i, trajectory_line(traj)))
 
     conn.send(("ready", os.getpid()))

@@ -124,12 +124,13 @@ class OpenAIPolicy:
         self._models_missing = False
         self._served: list[str] = []   # model ids GET /models listed
         self._context_read: asyncio.Task | None = None
+        self._tools_wire: dict[tuple[int, ...], tuple[tuple[ToolSpec, ...], list[dict[str, Any]]]] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         """Settings only (for worker processes, ``agentgym.run(..., workers=N)``): the client, its
         event loop and the openai module are rebuilt where the copy runs."""
         state = dict(self.__dict__)
-        state.update(_openai=None, _client=None, _loop=None, _context_read=None)
+        state.update(_openai=None, _client=None, _loop=None, _context_read=None, _tools_wire={})
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -156,7 +157,7 @@ class OpenAIPolicy:
     async def act(self, messages: list[Message], tools: list[ToolSpec]) -> Message:
         kwargs: dict[str, Any] = dict(self.sampling)
         if tools:
-            kwargs["tools"] = [t.to_openai() for t in tools]
+            kwargs["tools"] = self._wire_tools(tools)
             if self.tool_choice:
                 kwargs["tool_choice"] = self.tool_choice
         if self.base_url and not self._context_known and self._budget_key(kwargs):
@@ -181,6 +182,17 @@ class OpenAIPolicy:
             msg.usage = Usage(prompt_tokens=usage.get("prompt_tokens") or 0,
                               completion_tokens=usage.get("completion_tokens") or 0)
         return msg
+
+    def _wire_tools(self, tools: list[ToolSpec]) -> list[dict[str, Any]]:
+        """The tools' wire form, converted once per set of ToolSpec objects (an episode sends the same
+        list every turn). The cache holds the specs themselves, so their ids stay theirs."""
+        key = tuple(map(id, tools))
+        hit = self._tools_wire.get(key)
+        if hit is None:
+            if len(self._tools_wire) >= 256:
+                self._tools_wire.clear()
+            hit = self._tools_wire[key] = (tuple(tools), [t.to_openai() for t in tools])
+        return hit[1]
 
     async def _post(self, body: dict[str, Any]) -> Any:
         o = self._openai

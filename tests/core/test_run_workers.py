@@ -142,3 +142,16 @@ def test_openai_policy_pickles_settings_not_its_client():
     assert (copy.model, copy.base_url, copy.sampling, copy.context_length) == ("m", "http://127.0.0.1:1/v1",
                                                                               {"temperature": 0.5, "max_tokens": 7}, 4096)
     assert copy._client is None and copy._openai is policy._openai
+
+
+def test_a_script_without_a_main_guard_runs_once_with_workers(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "script.py"
+    script.write_text("import agentgym\nfrom agentgym.policies.simple import OraclePolicy\nprint('ran', flush=True)\n"
+                      "s = agentgym.run('toy/maze', OraclePolicy(), episodes=4, concurrency=2, progress=False, "
+                      "workers=2, env_kwargs={'size': 3})\nprint(s.success_rate, s.episodes)\n")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=180, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["ran", "1.0", "4"]  # the workers did not re-run the script

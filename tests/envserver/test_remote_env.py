@@ -138,7 +138,7 @@ async def test_killed_worker_ends_its_episodes_as_infra_errors_and_the_run_goes_
         # with the engine's bounded retry (the default), the lost episodes are replayed with their seeds
         summary = await agentgym.arun(lambda: RemoteEnv(url), KillOnce(), episodes=6, concurrency=3,
                                       progress=False, warn_errors=False, out=tmp_path / "run")
-        assert summary.errors == 0 and summary.success_rate == 1.0
+        assert summary.errors == 0 and summary.success_rate == 1.0, summary.first_error
         retried = [t for t in load_trajectories(tmp_path / "run" / "trajectories.jsonl")
                    if t.timings.get("infra_retries")]
         assert retried and all(t.success for t in retried)

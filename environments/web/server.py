@@ -15,6 +15,7 @@ Templates are seeded deterministically once and cached under ``$AGENTGYM_CACHE/w
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import socket
@@ -100,8 +101,12 @@ class SiteHost:
 
     # ------------------------------------------------------------------ episode databases
     def _episode_dir(self) -> Path:
+        """This process's folder of episode databases, removed at exit; folders left by processes
+        that died (SIGKILL, a crashed run) are removed when the next one is made."""
         if self._dir is None:
-            self._dir = Path(tempfile.mkdtemp(prefix="agentgym-web-"))
+            reclaim_dead_episode_dirs()
+            self._dir = Path(tempfile.mkdtemp(prefix=f"{DIR_PREFIX}{os.getpid()}-"))
+            atexit.register(shutil.rmtree, self._dir, True)
         return self._dir
 
     def new_episode_db(self, site: str, source: Path | None = None, token: str | None = None) -> tuple[str, Path]:
@@ -135,6 +140,30 @@ class SiteHost:
                     os.unlink(str(path) + suffix)
                 except FileNotFoundError:
                     pass
+
+
+DIR_PREFIX = "agentgym-web-"
+
+
+def reclaim_dead_episode_dirs(root: Path | None = None) -> list[Path]:
+    """Removes ``agentgym-web-<pid>-*`` folders whose process is gone; returns them."""
+    removed = []
+    for path in Path(root or tempfile.gettempdir()).glob(f"{DIR_PREFIX}*-*"):
+        pid = path.name[len(DIR_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 _HOST: SiteHost | None = None

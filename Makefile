@@ -20,7 +20,7 @@ demo:
 
 test:
 	@scripts/bootstrap.sh test
-	$(PY) -m pytest -q -p no:cacheprovider --timeout=600 tests
+	$(PY) -m pytest -q -p no:cacheprovider --timeout=600 --durations=30 tests
 
 bench:
 	@scripts/bootstrap.sh test

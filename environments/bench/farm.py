@@ -19,7 +19,6 @@ already includes the coins, so gating on it would let farming open its own gate.
 from __future__ import annotations
 
 import json
-import random
 from typing import Literal
 
 from agentgym.env import ToolEnv, ToolResult
@@ -42,12 +41,15 @@ class FarmEnv(ToolEnv):
             raise ValueError(f"coin must be >= 0, got {coin}")
         self.coin = coin
 
-    async def _reset(self, *, seed: int | None, task: Task | None) -> StepResult:
-        seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
-        self.code = random.Random(seed).choice(COLORS)
+    # episode state (set by _reset)
+    code: str
+    coins: int = 0
+
+    async def _reset(self, *, seed: int, task: Task | None) -> StepResult:
+        self.code = self.rng.choice(COLORS)  # self.rng: random.Random(seed), seeded by reset()
         self.coins = 0
         text = f"The code is {self.code}. Submit it."
-        self._task = Task(id=f"farm-{seed}", instruction=text)
+        self.set_task(Task(id=f"farm-{seed}", instruction=text))
         return StepResult(messages=[Message.user(text)])
 
     @tool

@@ -16,7 +16,6 @@ reading again and again, which gated rewards ignore unless the lamp is right), `
 from __future__ import annotations
 
 import json
-import random
 from typing import Literal
 
 from agentgym.env import ToolEnv, ToolResult
@@ -34,15 +33,19 @@ class LampsEnv(ToolEnv):
 
     system_prompt = "Switch on the right lamp."
 
-    async def _reset(self, *, seed: int | None, task: Task | None) -> StepResult:
-        seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
-        rng = random.Random(seed)
+    # episode state (set by _reset)
+    row: list[str]
+    target: str
+    reads: int = 0
+
+    async def _reset(self, *, seed: int, task: Task | None) -> StepResult:
+        rng = self.rng  # random.Random(seed), seeded by reset()
         self.row = rng.sample(COLORS, ROW)
         self.target = rng.choice(self.row)
         self.reads = 0
         text = f"Lamps: {', '.join(self.row)}. Press the lamp the note asks for."
-        self._task = Task(id=f"lamps-{'-'.join(self.row)}-{self.target}", instruction=text,
-                          data={"row": self.row, "target": self.target})
+        self.set_task(Task(id=f"lamps-{'-'.join(self.row)}-{self.target}", instruction=text,
+                           data={"row": self.row, "target": self.target}))
         return StepResult(messages=[Message.user(text)])
 
     @tool

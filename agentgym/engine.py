@@ -24,7 +24,7 @@ from typing import Any, Awaitable, Callable, NamedTuple, Sequence
 
 from .env import Env
 from .episode import Episode, EnvFactory, error_text
-from .errors import ConfigError, ContextLengthError, PolicyError, TransientPolicyError
+from .errors import ConfigError, ContextLengthError, InfraError, PolicyError, TransientPolicyError
 from .registry import make
 from .policies import Closable, EpisodeAware
 from .preflight import preflight
@@ -118,7 +118,7 @@ async def play(ep: Episode, policy: Any, *, retries: int = 4) -> None:
         if _episode_aware(policy):
             actor = await policy.begin_episode(ep.env) or policy
     except Exception as e:
-        ep.end("policy_error", error_text(e, trace=not isinstance(e, PolicyError)), cause="policy")
+        _policy_failed(ep, e)
         return
     act, messages, tools, step, traj = actor.act, ep.traj.messages, ep.traj.tools, ep.step, ep.traj
     # policy time = the loop's time minus the env's (Episode.step clocks that): two clock reads a
@@ -138,11 +138,20 @@ async def play(ep: Episode, policy: Any, *, retries: int = 4) -> None:
                 ep.end("context_length")
                 return
             except Exception as e:  # recorded, never aborts a run
-                ep.end("policy_error", error_text(e, trace=not isinstance(e, PolicyError)), cause="policy")
+                _policy_failed(ep, e)
                 return
             await step(action)
     finally:
         ep.policy_s += max(0.0, time.perf_counter() - t0 - (ep.env_s - env0))
+
+
+def _policy_failed(ep: Episode, e: Exception) -> None:
+    """A policy that raised ends its episode as ``policy_error``, unless what failed was the env's
+    infrastructure reached through the policy (an oracle asking a lost remote session): ``infra_error``."""
+    if isinstance(e, InfraError):
+        ep.end("infra_error", error_text(e, trace=True), cause="policy")
+    else:
+        ep.end("policy_error", error_text(e, trace=not isinstance(e, PolicyError)), cause="policy")
 
 
 _AWARE: dict[type, bool] = {}

@@ -6,6 +6,9 @@
     ├── EnvStateError           an Env used out of order (step before reset, after close)
     ├── MissingDependencyError  an optional extra is not installed (names the pip command)
     ├── ConfigError             invalid CLI / YAML configuration (names the field)
+    ├── InfraError              the env's infrastructure failed (server, session, worker, browser,
+    │                           sandbox): the episode is an ``infra_error`` wherever it is raised,
+    │                           also inside a policy that called the env
     └── PolicyError             the model endpoint failed for good (after retries)
         ├── TransientPolicyError  429 / 5xx / timeout: retried with backoff
         └── ContextLengthError    the conversation no longer fits the model's context: the
@@ -45,6 +48,10 @@ class MissingDependencyError(AgentGymError, ImportError):
 
 class ConfigError(AgentGymError, ValueError):
     pass
+
+
+class InfraError(AgentGymError):
+    """The environment's infrastructure failed, not the policy: never scored as the policy's failure."""
 
 
 class PolicyError(AgentGymError):

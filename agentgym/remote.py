@@ -28,13 +28,13 @@ from typing import Any
 from urllib.parse import quote
 
 from .env import Env
-from .errors import AgentGymError
+from .errors import AgentGymError, InfraError
 from .types import EnvSpec, Message, StepResult, Task, ToolSpec
 
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
 
-class RemoteInfraError(AgentGymError):
+class RemoteInfraError(InfraError):
     """The serving side failed (not the policy): the episode is an ``infra_error``, retried with its seed."""
 
 

@@ -22,7 +22,7 @@ import threading
 from concurrent.futures import Future
 from typing import Any, Awaitable, Callable, TypeVar
 
-from agentgym.errors import AgentGymError, MissingDependencyError
+from agentgym.errors import InfraError, MissingDependencyError
 
 T = TypeVar("T")
 
@@ -34,7 +34,7 @@ WARM_WAIT = 5.0   # seconds a reset waits for a warm context being prepared befo
 CONTEXT_OPTIONS = {"accept_downloads": False, "service_workers": "block", "viewport": {"width": 1280, "height": 900}}
 
 
-class WebInfraError(AgentGymError):
+class WebInfraError(InfraError):
     """The browser or a site failed (not the agent): the episode ends as an infrastructure error."""
 
 

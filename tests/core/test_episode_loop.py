@@ -115,3 +115,30 @@ async def test_schema_1_files_still_load(tmp_path):
     again = Trajectory.model_validate_json(d.model_dump_json())  # written back as schema 2, tokens once
     assert again.schema_version == 2 and again.token_view() == view
     assert all(m.tokens is None for m in again.messages)
+
+
+async def test_an_infra_failure_reached_through_the_policy_is_an_infra_error():
+    """An oracle policy asks the env for its plan; when the env's server or browser is what broke
+    (any InfraError), the episode is an infra_error, not the policy's failure (seen once in CI: a
+    killed env-server worker scored as policy_error)."""
+    from agentgym.errors import InfraError
+    from agentgym.remote import SessionLostError
+
+    class AsksTheEnv:
+        name = "asks"
+
+        def __init__(self, exc):
+            self.exc = exc
+
+        async def begin_episode(self, env):
+            raise self.exc
+
+        async def act(self, messages, tools):
+            raise self.exc
+
+    for exc, expected in [(SessionLostError("session abc was closed"), "infra_error"),
+                          (InfraError("browser died"), "infra_error"),
+                          (RuntimeError("my bug"), "policy_error")]:
+        traj = await rollout(Flaky(), AsksTheEnv(exc), seed=0)
+        assert traj.termination == expected, (exc, traj.termination)
+        assert traj.cause == "policy" and str(exc) in traj.error

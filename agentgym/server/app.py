@@ -114,12 +114,7 @@ def create_app(env_id: str, *, env_args: dict[str, Any] | None = None, max_sessi
             raise ServerError(ErrorCode.VALIDATION_ERROR, "empty frame")
         if len(raw) > max_message_bytes:
             raise ServerError(ErrorCode.TOO_LARGE, f"message of {len(raw)} bytes; the limit is {max_message_bytes}")
-        try:
-            obj = json.loads(raw)
-        except (ValueError, RecursionError) as e:
-            raise ServerError(ErrorCode.INVALID_JSON, f"Invalid JSON: {str(e)[:200]}") from None
-        if not isinstance(obj, dict):
-            raise ServerError(ErrorCode.VALIDATION_ERROR, f"a message is a JSON object, got {type(obj).__name__}")
+        obj = _json_object(raw, "a message")
         if obj.get("type") not in MESSAGE_TYPES:
             shown = str(obj.get("type"))[:60]
             raise ServerError(ErrorCode.UNKNOWN_TYPE, f"Unknown message type: {shown}; use one of {', '.join(MESSAGE_TYPES)}")
@@ -177,13 +172,7 @@ def create_app(env_id: str, *, env_args: dict[str, Any] | None = None, max_sessi
             raise ServerError(ErrorCode.TOO_LARGE, f"request body over {max_message_bytes} bytes")
         if not raw.strip():
             return {}
-        try:
-            obj = json.loads(raw)
-        except (ValueError, RecursionError) as e:
-            raise ServerError(ErrorCode.INVALID_JSON, f"Invalid JSON: {str(e)[:200]}") from None
-        if not isinstance(obj, dict):
-            raise ServerError(ErrorCode.VALIDATION_ERROR, f"the body is a JSON object, got {type(obj).__name__}")
-        return obj
+        return _json_object(raw, "the body")
 
     async def http_op(request: Request, sid: str, kind: str) -> JSONResponse:
         try:
@@ -263,3 +252,14 @@ _STATE_SCHEMA = {
 }
 
 __all__ = ["create_app", "token_ok"]
+
+
+def _json_object(raw: str | bytes, what: str) -> dict[str, Any]:
+    """``raw`` decoded as a JSON object, else a ServerError naming ``what`` it should have been."""
+    try:
+        obj = json.loads(raw)
+    except (ValueError, RecursionError) as e:
+        raise ServerError(ErrorCode.INVALID_JSON, f"Invalid JSON: {str(e)[:200]}") from None
+    if not isinstance(obj, dict):
+        raise ServerError(ErrorCode.VALIDATION_ERROR, f"{what} is a JSON object, got {type(obj).__name__}")
+    return obj

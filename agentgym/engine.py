@@ -258,7 +258,7 @@ async def arun(
         workers: spread the episodes over this many processes (:mod:`agentgym.workers`), each with its
             own event loop, env instances and a copy of ``policy`` (it must pickle; ``OpenAIPolicy``
             does) playing at most ``ceil(concurrency / workers)`` episodes at a time; this process
-            writes the run directory. A worker that dies ends its episodes as ``infra_error`` (retried
+            writes the run directory, and plays episodes itself only while no worker is ready yet. A worker that dies ends its episodes as ``infra_error`` (retried
             like any other). ``env`` must then be an env id or a picklable (module-level) factory.
 
     Before anything is written the env is built once (a bad argument value fails here, once)
@@ -301,7 +301,7 @@ async def arun(
     todo = [i for i in range(len(seeds)) if i not in done]
     results: dict[int, Trajectory] = dict(done)
     bar = _progress(len(seeds), len(done), progress)
-    t0 = time.perf_counter()
+    t0, cpu0, worker_cpu = time.perf_counter(), time.process_time(), 0.0
     pending = iter(todo)
 
     async def worker() -> None:  # `concurrency` workers, not one task per episode: a million episodes fit
@@ -323,9 +323,10 @@ async def arun(
         if workers > 1 and todo:
             from .workers import WorkerJob, run_in_workers
 
-            job = WorkerJob.of(env, env_kwargs, policy, EpisodeSettings(max_turns, timeout, retries, infra_retries,
-                                                                        model_name, env_name))
-            await run_in_workers(job, [(i, seeds[i]) for i in todo], workers, concurrency, finished)
+            settings = EpisodeSettings(max_turns, timeout, retries, infra_retries, model_name, env_name)
+            job = WorkerJob.of(env, env_kwargs, policy, settings)
+            worker_cpu = await run_in_workers(job, [(i, seeds[i]) for i in todo], workers, concurrency, finished,
+                                              play_here=lambda i, seed: play_seed(factory, policy, i, seed, settings))
         else:
             tasks = [asyncio.ensure_future(worker()) for _ in range(min(concurrency, len(todo)))]
             await asyncio.gather(*tasks)
@@ -341,6 +342,7 @@ async def arun(
     ordered = [results[i] for i in sorted(results)]
     summary = summarize(ordered, env=env_name, model=model_name, wall_time=time.perf_counter() - t0,
                         ran=len(todo))
+    summary.cpu_s = time.process_time() - cpu0 + worker_cpu
     if out_dir:
         atomic_write_json(out_dir / "summary.json", summary.model_dump(mode="json"))
     if warn_errors and summary.errors:

@@ -134,12 +134,15 @@ def _worker_main(conn: Any, memory_mb: int | None) -> None:
             conn.send((False, RuntimeError(f"the result could not be sent back: {type(e).__name__}: {e}")))
 
 
-def _context() -> Any:
+def worker_context() -> Any:
+    """The multiprocessing context of agentgym's worker processes (offload and run workers)."""
     # forkserver: cheap workers without forking this (threaded) process; spawn elsewhere
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload([__name__])  # takes effect when the server starts (first worker)
+    # takes effect when the server starts (first worker of either kind): the modules offload
+    # workers and run workers (agentgym.workers) need, so each fork starts with them imported
+    ctx.set_forkserver_preload([__name__, "agentgym.workers", "agentgym.engine", "agentgym.policies.wire", "aiohttp"])
     return ctx
 
 
@@ -167,7 +170,7 @@ def _main_hidden() -> Iterator[None]:
 
 class _Worker:
     def __init__(self, memory_mb: int | None):
-        ctx = _context()
+        ctx = worker_context()
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(target=_worker_main, args=(child, memory_mb), daemon=True, name="agentgym-offload")
         with _main_hidden():

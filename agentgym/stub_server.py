@@ -45,6 +45,7 @@ class StubOpenAIServer:
         self.latency, self.fail_first, self.fail_status = latency, fail_first, fail_status
         self.seed, self.deterministic = seed, deterministic
         self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []   # each chat request's HTTP headers (lower-case names)
         self.in_flight = 0
         self.max_in_flight = 0
         self.rng = random.Random(seed)
@@ -64,6 +65,7 @@ class StubOpenAIServer:
         async def chat(request: Request):
             body = await request.json()
             self.requests.append(body)
+            self.headers.append(dict(request.headers))
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
             try:

@@ -67,6 +67,7 @@ class RunSummary(_ItemAccess, BaseModel):
     channels: dict[str, float] = Field(default_factory=dict)
     usage: Usage = Field(default_factory=Usage)
     wall_time: float = 0.0
+    cpu_s: float = 0.0            # CPU seconds of the run's client side: this process and its workers
     episodes_per_s: float = 0.0
     first_error: str | None = None
     errored_episodes: list[int] = Field(default_factory=list)

@@ -21,7 +21,7 @@ import signal
 import threading
 from typing import Any
 
-from ..offload import _context, _main_hidden
+from ..offload import _main_hidden, worker_context
 from .envtable import EnvTable
 from .protocol import ErrorCode, ServerError
 
@@ -74,7 +74,7 @@ class _Proc:
     ids = itertools.count(1)
 
     def __init__(self, index: int, env_id: str, env_args: dict[str, Any]):
-        ctx = _context()
+        ctx = worker_context()
         self.index, self.generation = index, next(self.ids)
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(target=_worker_main, args=(child, env_id, env_args), daemon=True,

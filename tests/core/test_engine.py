@@ -117,7 +117,7 @@ async def test_failures_are_recorded_not_raised(tmp_path):
     assert t.termination == "timeout" and "0.2" in t.error
 
 
-@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
+@pytest.mark.parametrize("transport", ["direct", "aiohttp", "httpx"])
 @pytest.mark.parametrize("status", [429, 500, 503])
 async def test_retries_transient_errors_then_succeeds(status, transport):
     with StubOpenAIServer(fail_first=3, fail_status=status) as server:
@@ -142,7 +142,7 @@ async def test_timeouts_are_retried_then_reported():
         await policy.aclose()
 
 
-@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
+@pytest.mark.parametrize("transport", ["direct", "aiohttp", "httpx"])
 def test_one_policy_serves_several_blocking_runs(transport):
     with StubOpenAIServer() as server:
         policy = OpenAIPolicy("stub", base_url=server.url, transport=transport)
@@ -153,8 +153,8 @@ def test_one_policy_serves_several_blocking_runs(transport):
 
 
 def test_default_transport_and_bad_transport():
-    assert OpenAIPolicy("m", base_url="http://127.0.0.1:1/v1").transport == "aiohttp"  # agentgym depends on openai[aiohttp]
-    with pytest.raises(ConfigError, match="transport must be auto, aiohttp or httpx"):
+    assert OpenAIPolicy("m", base_url="http://127.0.0.1:1/v1").transport == "direct"  # agentgym depends on openai[aiohttp]
+    with pytest.raises(ConfigError, match="transport must be one of auto, direct, aiohttp, httpx"):
         OpenAIPolicy("m", base_url="http://127.0.0.1:1/v1", transport="curl")
 
 

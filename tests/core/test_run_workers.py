@@ -2,7 +2,9 @@
 one run directory, the same per-seed results as one process; a killed worker's episodes are
 ``infra_error`` (or replayed) while the run goes on."""
 
+import asyncio
 import json
+import multiprocessing
 import os
 import signal
 
@@ -33,6 +35,7 @@ def _summary(out):
     data = json.loads((out / "summary.json").read_text())
     data.pop("wall_time", None)
     data.pop("episodes_per_s", None)
+    data.pop("cpu_s", None)
     return data
 
 
@@ -70,17 +73,49 @@ async def test_openai_policy_over_two_workers_gives_the_same_episodes(tmp_path):
 
 
 class DyingMaze(MazeEnv):
-    """A maze whose process dies (SIGKILL) at the first step of seed 2, once per marker file."""
+    """A maze whose worker process dies (SIGKILL) at the first step of seed 2, once per marker file.
+
+    In the run's own process (which plays while the workers start) it never dies, and it steps slowly,
+    so the episodes from seed 2 on go to the workers."""
 
     def __init__(self, marker: str = "", **kwargs):
         super().__init__(**kwargs)
         self.marker = marker
 
     async def step(self, action):
-        if self.seed == 2 and self.marker and not os.path.exists(self.marker):
+        if multiprocessing.parent_process() is None:
+            await asyncio.sleep(1.0)
+        elif self.seed == 2 and self.marker and not os.path.exists(self.marker):
             open(self.marker, "w").close()
             os.kill(os.getpid(), signal.SIGKILL)
         return await super().step(action)
+
+
+class WhereMaze(MazeEnv):
+    """A maze that records the pid of the process playing it (first info) and steps in 0.3 s."""
+
+    async def reset(self, *, seed=None, task=None):
+        first = await super().reset(seed=seed, task=task)
+        first.info["pid"] = os.getpid()
+        return first
+
+    async def step(self, action):
+        await asyncio.sleep(0.3)
+        return await super().step(action)
+
+
+async def test_this_process_plays_while_the_workers_start_then_hands_over(tmp_path):
+    agentgym.register("test/where-maze", WhereMaze, kwargs={"size": 3}, override=True)
+    try:
+        s = await arun("test/where-maze", OraclePolicy(), episodes=10, concurrency=2, out=tmp_path, progress=False,
+                       workers=2)
+    finally:
+        _unregister("test/where-maze")
+    assert s.errors == 0 and s.success_rate == 1.0
+    pids = {t.episode: t.infos[0]["pid"] for t in load_trajectories(tmp_path / "trajectories.jsonl")}
+    assert pids[0] == pids[1] == os.getpid()  # no waiting for the workers to start
+    assert set(pids.values()) - {os.getpid()}  # and the workers took over once ready
+    assert pids[9] != os.getpid()
 
 
 @pytest.fixture
@@ -141,7 +176,23 @@ def test_openai_policy_pickles_settings_not_its_client():
     copy = pickle.loads(pickle.dumps(policy))
     assert (copy.model, copy.base_url, copy.sampling, copy.context_length) == ("m", "http://127.0.0.1:1/v1",
                                                                               {"temperature": 0.5, "max_tokens": 7}, 4096)
-    assert copy._client is None and copy._openai is policy._openai
+    assert copy._client is None and copy._openai is None  # the direct transport needs no SDK where the copy runs
+    url, headers = copy.wire_spec()
+    assert url == "http://127.0.0.1:1/v1/" and headers["Authorization"] == "Bearer not-needed"
+    sdk = pickle.loads(pickle.dumps(OpenAIPolicy("m", base_url="http://127.0.0.1:1/v1", transport="httpx")))
+    assert sdk._openai is policy._sdk
+
+
+def test_a_worker_on_the_direct_transport_does_not_import_the_sdk():
+    import pickle
+    import subprocess
+    import sys
+
+    blob = pickle.dumps(OpenAIPolicy("m", base_url="http://127.0.0.1:1/v1"))
+    code = ("import pickle, sys; p = pickle.loads(sys.stdin.buffer.read()); "
+            "print(p.wire_spec()[0], 'openai' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], input=blob, capture_output=True, check=True)
+    assert out.stdout.decode().split() == ["http://127.0.0.1:1/v1/", "False"]
 
 
 def test_a_script_without_a_main_guard_runs_once_with_workers(tmp_path):

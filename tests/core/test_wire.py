@@ -1,0 +1,89 @@
+"""OpenAIPolicy's direct transport (agentgym.policies.wire): the request the SDK would send, typed errors."""
+
+import asyncio
+import json
+import re
+
+import pytest
+
+import agentgym
+from agentgym.errors import ContextLengthError, PolicyError, TransientPolicyError
+from agentgym.policies.openai import OpenAIPolicy
+from agentgym.policies.wire import ChatWire, encode
+from agentgym.testing import StubOpenAIServer
+
+
+async def _two_turns(transport: str) -> tuple[list[dict], list[dict]]:
+    with StubOpenAIServer(deterministic=True) as server:
+        policy = OpenAIPolicy("stub", base_url=server.url, api_key="sk-test", transport=transport, temperature=0.5)
+        t = await agentgym.rollout(agentgym.make("toy/maze", max_turns=3), policy, seed=7)
+        await policy.aclose()
+        assert t.termination in ("max_turns", "done") and t.error is None
+        return server.requests, server.headers
+
+
+async def test_direct_sends_what_the_sdk_sends(monkeypatch):
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-42")
+    direct, direct_headers = await _two_turns("direct")
+    sdk, sdk_headers = await _two_turns("aiohttp")
+    assert direct == sdk and len(direct) == 3  # the same bodies, turn by turn
+    assert direct[0]["temperature"] == 0.5 and direct[0]["tools"][1]["function"]["name"] == "move"
+    for name in ("authorization", "openai-organization", "user-agent", "content-type"):
+        assert direct_headers[0][name] == sdk_headers[0][name], name
+    assert direct_headers[0]["authorization"] == "Bearer sk-test"
+
+
+async def _raw_server(answer: bytes) -> tuple[asyncio.AbstractServer, str]:
+    async def handle(reader, writer):
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(answer)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return server, f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1"
+
+
+def _http(status: str, body: bytes) -> bytes:
+    return (f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            "Connection: close\r\n\r\n").encode() + body
+
+
+@pytest.mark.parametrize("answer, error, text", [
+    (_http("200 OK", b"<html>proxy</html>"), TransientPolicyError, "returned no JSON (HTTP 200): <html>proxy"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n{\"choi", TransientPolicyError, "APIConnectionError"),
+    (_http("401 Unauthorized", b'{"error": {"message": "bad key"}}'), PolicyError, "HTTP 401 from"),
+    (_http("429 Too Many", b'{"error": {"message": "slow down"}}'), TransientPolicyError, "RateLimitError from"),
+    (_http("502 Bad Gateway", b"upstream down"), TransientPolicyError, "HTTP 502: upstream down"),
+    (_http("400 Bad Request", b'{"error": {"message": "This model\'s maximum context length is 8 tokens"}}'),
+     ContextLengthError, "maximum context length"),
+])
+async def test_every_answer_that_is_not_a_reply_is_a_typed_error(answer, error, text):
+    server, url = await _raw_server(answer)
+    wire = ChatWire(url, {"Authorization": "Bearer k"}, timeout=5, where=url)
+    try:
+        with pytest.raises(error, match=re.escape(text)) as info:
+            await wire.post({"model": "m", "messages": []})
+        if error is PolicyError:
+            assert not isinstance(info.value, TransientPolicyError)  # a bad key is not retried
+    finally:
+        await wire.close()
+        server.close()
+
+
+async def test_a_server_that_never_answers_times_out():
+    async def handle(reader, writer):
+        await asyncio.sleep(5)
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1"
+    wire = ChatWire(url, {}, timeout=0.3, where=url)
+    with pytest.raises(TransientPolicyError, match="no answer within 0.3 s"):
+        await wire.post({"model": "m", "messages": []})
+    await wire.close()
+    server.close()
+
+
+def test_bodies_orjson_refuses_still_encode():
+    assert json.loads(encode({"a": "\ud800", "b": [1, 2]})) == {"a": "\ud800", "b": [1, 2]}  # a lone surrogate
+    assert json.loads(encode({"n": 10 ** 30})) == {"n": 10 ** 30}  # beyond 64 bits

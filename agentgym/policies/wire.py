@@ -27,6 +27,7 @@ try:  # several times faster than json for chat bodies; json when it is missing 
 except ImportError:  # pragma: no cover - orjson comes with agentgym's dependencies
     _orjson = None
 
+CLOSE_S = 5.0  # longest wait for the session's connections to close
 RETRYABLE = frozenset({408, 409, 429})  # and every 5xx: what the SDK retries too
 # the SDK's exception names, so messages read the same whichever transport sent the request
 SDK_ERRORS = {400: "BadRequestError", 401: "AuthenticationError", 403: "PermissionDeniedError", 404: "NotFoundError",
@@ -125,9 +126,9 @@ class ChatWire:
     async def close(self) -> None:
         session, self._session, self._loop = self._session, None, None
         if session is not None and not session.closed:
-            try:
-                await session.close()
-            except RuntimeError:  # its event loop is already closed
+            try:  # bounded: a run being interrupted must not wait on a peer that never closes
+                await asyncio.wait_for(session.close(), CLOSE_S)
+            except (RuntimeError, asyncio.TimeoutError):  # its event loop is already closed / a stuck peer
                 pass
 
 

@@ -196,13 +196,12 @@ class OpenAIPolicy:
             await self.read_context_length()
         body = {"model": self.model, "messages": [m.to_openai() for m in messages], **kwargs}
         try:
-            resp = await (self._direct(body) if self.transport == "direct" else self._post(body))
+            resp = await self._post(body)
         except ContextLengthError as e:
             fits = self._what_fits(e, kwargs)  # a fixed max_tokens that a long conversation outgrew
             if fits is None:
                 raise
-            body = {**body, self._budget_key(kwargs): fits}
-            resp = await (self._direct(body) if self.transport == "direct" else self._post(body))
+            resp = await self._post({**body, self._budget_key(kwargs): fits})
         choices = resp.get("choices") if isinstance(resp, dict) else None
         if not choices or not isinstance(choices[0], dict) or not isinstance(choices[0].get("message"), dict):
             raise TransientPolicyError(f"the endpoint returned no choices: {str(resp)[:200]}")
@@ -227,8 +226,12 @@ class OpenAIPolicy:
             hit = self._tools_wire[key] = (tuple(tools), [t.to_openai() for t in tools])
         return hit[1]
 
-    def _direct(self, body: dict[str, Any]) -> Any:
-        """``POST /chat/completions`` without the SDK's request pipeline (same URL, headers and errors)."""
+    def _post(self, body: dict[str, Any]) -> Any:
+        """``POST /chat/completions`` on this policy's transport."""
+        return self._post_direct(body) if self.transport == "direct" else self._post_sdk(body)
+
+    def _post_direct(self, body: dict[str, Any]) -> Any:
+        """Without the SDK's request pipeline (the same URL, headers and errors)."""
         wire = self._wire
         if wire is None:
             from .wire import ChatWire
@@ -237,7 +240,7 @@ class OpenAIPolicy:
             wire = self._wire = ChatWire(url, headers, self._timeout, self.base_url or "OpenAI")
         return wire.post(body)
 
-    async def _post(self, body: dict[str, Any]) -> Any:
+    async def _post_sdk(self, body: dict[str, Any]) -> Any:
         o = self._sdk
         where = self.base_url or "OpenAI"
         try:

@@ -142,13 +142,20 @@ def test_eval_help_shows_defaults():
         assert text in flat, (text, out)
 
 
+def _ctrl_c_reaches_it() -> None:
+    """The child as a foreground command in a terminal: SIGINT at its default. A test run started in the
+    background (`make test &`, nohup) ignores SIGINT, and children inherit that, so Ctrl-C would never arrive."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_interrupt_names_the_run_directory_and_the_resume_command(tmp_path):
     out = tmp_path / "run"
     with StubOpenAIServer(latency=0.5) as server:
         proc = subprocess.Popen(
             [sys.executable, "-m", "agentgym.cli", "eval", "toy/maze", "--model", "stub", "--base-url", server.url,
              "--episodes", "50", "--concurrency", "2", "--out", str(out), "--no-progress"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "OPENAI_API_KEY": "x"})
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "OPENAI_API_KEY": "x"},
+            preexec_fn=_ctrl_c_reaches_it)
         deadline = time.time() + 60
         while time.time() < deadline and len(server.requests) < 2:
             time.sleep(0.05)

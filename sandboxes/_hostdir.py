@@ -17,7 +17,7 @@ import subprocess
 from pathlib import Path
 
 from . import _hostfs
-from ._owner import make_owned_dir
+from agentgym.owner import make_owned_dir
 from ._process import kill_group
 from .base import Sandbox, runtime_dir
 from .models import SnapshotRef

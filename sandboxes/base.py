@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from . import _hostfs
-from ._owner import make_owned_dir
+from agentgym.owner import make_owned_dir
 from .errors import SandboxArgumentError, SandboxClosedError, SandboxError
 from .models import MAX_TIMEOUT, ExecResult, Limits, SnapshotRef
 

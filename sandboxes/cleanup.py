@@ -8,7 +8,7 @@ volume or directories behind. They are reclaimed automatically: every `Sandbox.s
 removes the host directories of dead owners (and, for docker sandboxes, their
 containers and volumes), `SandboxPool.start()` removes both kinds, and `agentgym sandbox
 prune` does it by hand. An owner is "dead" only when its pid is gone or reused, or the
-machine rebooted since (see `_owner.py`): a live process's sandboxes are never touched.
+machine rebooted since (see `agentgym/owner.py`): a live process's sandboxes are never touched.
 Set AGENTGYM_SANDBOX_RECLAIM=0 to turn the automatic part off.
 """
 
@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from ._hostfs import remove_tree
-from ._owner import STAGING_PREFIX, Owner, read_owner
+from agentgym.owner import STAGING_PREFIX, Owner, read_owner
 from .base import runtime_dir
 
 _DIR_PREFIXES = ("agentgym-bwrap-", "agentgym-local-", "agentgym-snap-")

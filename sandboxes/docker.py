@@ -35,7 +35,7 @@ from functools import partial
 from pathlib import Path
 
 from ._docker_exec import docker_exec
-from ._owner import Owner
+from agentgym.owner import Owner
 from .base import MARKER_ENV, Sandbox
 from .errors import SandboxArgumentError, SandboxError, SandboxPathError, SandboxUnavailableError
 from .images import DEFAULT_IMAGE
@@ -111,7 +111,7 @@ def docker_client():
 
 
 def labels_for(sandbox_id: str) -> dict[str, str]:
-    """Labels of a sandbox's container and volume: managed, its id, and its owner (see `_owner.py`)."""
+    """Labels of a sandbox's container and volume: managed, its id, and its owner (see `agentgym/owner.py`)."""
     return {LABEL: "1", "agentgym.sandbox": sandbox_id, **Owner.current().labels()}
 
 

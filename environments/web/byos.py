@@ -21,15 +21,19 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
-import tempfile
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
+from agentgym.owner import record_group
+
 from .browser import WebInfraError
 from .env import WebEnv
+from .server import SERVERS_PREFIX, owned_temp_dir
 
 
 def load_task_file(source: str | Path | list | dict) -> list[dict[str, Any]]:
@@ -123,6 +127,7 @@ class TaskFileEnv(WebEnv):
         self.site_urls, self.start_command, self.db_template = dict(sites or {}), start_command, db_template
         self.reset_command, self.site_name, self.start_timeout = reset_command, site, start_timeout
         self.procs: list[subprocess.Popen] = []
+        weakref.finalize(self, _stop_groups, self.procs)  # also at interpreter exit, when close() was never called
         self._tmp: str | None = None
 
     def task_pool(self) -> list[dict[str, Any]]:
@@ -144,7 +149,7 @@ class TaskFileEnv(WebEnv):
                 raise WebInfraError(f"reset_command failed ({r.returncode}): {r.stderr[-500:]}")
         if self.start_command:
             name = self.site_name or (t.get("sites") or ["site"])[0]
-            self._tmp = self._tmp or tempfile.mkdtemp(prefix="agentgym-webtasks-")
+            self._tmp = self._tmp or str(owned_temp_dir(SERVERS_PREFIX))
             db = os.path.join(self._tmp, f"{name}-{_free_port()}.sqlite")
             src = (source or {}).get(name) or self.db_template
             if src:
@@ -154,6 +159,7 @@ class TaskFileEnv(WebEnv):
             proc = subprocess.Popen(cmd, shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                     start_new_session=True)
             self.procs.append(proc)
+            record_group(Path(self._tmp), proc.pid)  # killed by the next run's reclaim if this process dies
             deadline = time.time() + self.start_timeout
             while True:
                 try:
@@ -176,17 +182,7 @@ class TaskFileEnv(WebEnv):
         if self.bundled:
             super()._release_sites()
             return
-        for proc in self.procs:
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, 15)
-                    proc.wait(timeout=5)
-                except (ProcessLookupError, subprocess.TimeoutExpired):
-                    try:
-                        os.killpg(proc.pid, 9)
-                    except ProcessLookupError:
-                        pass
-        self.procs = []
+        _stop_groups(self.procs)
         for path in self.dbs.values():
             try:
                 os.unlink(path)
@@ -199,3 +195,18 @@ class TaskFileEnv(WebEnv):
         await super()._close()
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+def _stop_groups(procs: list[subprocess.Popen]) -> None:
+    """Stops the process groups of ``start_command`` servers (SIGTERM, SIGKILL after 5 s) and forgets them."""
+    for proc in procs:
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=5)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+    procs.clear()

@@ -27,6 +27,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from agentgym.owner import make_owned_dir, reclaim_dirs
+
 from .sites import SITES, Site, get_site
 
 EPISODE_HEADER = "x-agentgym-episode"
@@ -104,8 +106,7 @@ class SiteHost:
         """This process's folder of episode databases, removed at exit; folders left by processes
         that died (SIGKILL, a crashed run) are removed when the next one is made."""
         if self._dir is None:
-            reclaim_dead_episode_dirs()
-            self._dir = Path(tempfile.mkdtemp(prefix=f"{DIR_PREFIX}{os.getpid()}-"))
+            self._dir = owned_temp_dir(DIR_PREFIX)
             atexit.register(shutil.rmtree, self._dir, True)
         return self._dir
 
@@ -142,28 +143,21 @@ class SiteHost:
                     pass
 
 
-DIR_PREFIX = "agentgym-web-"
+DIR_PREFIX = "agentgym-web-"          # this process's episode databases
+SERVERS_PREFIX = "agentgym-webtasks-"  # web/tasks' start_command servers: their databases and process groups
+
+
+def owned_temp_dir(prefix: str) -> Path:
+    """A new ``<prefix><pid>-<random>`` folder in the temp dir, with this process's owner record inside
+    (what :func:`reclaim_dead_episode_dirs` judges it by); folders of dead processes are reclaimed first."""
+    reclaim_dead_episode_dirs()
+    return make_owned_dir(Path(tempfile.gettempdir()) / f"{prefix}{os.getpid()}-{uuid.uuid4().hex[:8]}")
 
 
 def reclaim_dead_episode_dirs(root: Path | None = None) -> list[Path]:
-    """Removes ``agentgym-web-<pid>-*`` folders whose process is gone; returns them."""
-    removed = []
-    for path in Path(root or tempfile.gettempdir()).glob(f"{DIR_PREFIX}*-*"):
-        pid = path.name[len(DIR_PREFIX):].split("-", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(path)
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    """Removes the folders of :data:`DIR_PREFIX` and :data:`SERVERS_PREFIX` whose process is gone (SIGKILL,
+    a crash), killing the site servers they record first; returns them."""
+    return reclaim_dirs(Path(root or tempfile.gettempdir()), (DIR_PREFIX, SERVERS_PREFIX))
 
 
 _HOST: SiteHost | None = None

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from agentgym.sandboxes import SandboxPool, make_sandbox
-from agentgym.sandboxes._owner import OWNER_FILE, STAGING_PREFIX, Owner, _proc_stat, boot_id
+from agentgym.owner import OWNER_FILE, STAGING_PREFIX, Owner, _proc_stat, boot_id
 from agentgym.sandboxes.cleanup import prune_dirs, prune_docker
 
 pytestmark = pytest.mark.filterwarnings("ignore:LocalSandbox runs untrusted code")

@@ -7,9 +7,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from agentgym.environments.web.server import reclaim_dead_episode_dirs
+from agentgym.owner import group_members
 
 MAKE_DIR = """
 import sys
@@ -51,3 +53,61 @@ def test_a_killed_processs_folder_is_reclaimed_and_a_live_ones_kept():
         live.stdin.close()
         live.wait(timeout=60)
     assert not live_folder.exists()
+
+
+SERVE_SITE = """
+import asyncio, sys
+import agentgym
+task = {"task_id": "listing", "sites": ["files"], "intent": "Say hi.", "start_url": "__FILES__/",
+        "eval": {"eval_types": ["string_match"], "reference_answers": {"exact_match": "hi"}}}
+env = agentgym.make("web/tasks", tasks=[task], site="files",
+                    start_command=sys.executable + " -m http.server {port} --bind 127.0.0.1")
+asyncio.run(env.reset(seed=0))
+print(env.procs[0].pid, env._tmp, flush=True)
+sys.stdin.read()
+"""
+
+
+def _group_alive(pgid: int) -> bool:
+    return bool(group_members(pgid))
+
+
+def test_a_killed_processs_site_servers_are_stopped_by_the_next_run():
+    """web/tasks starts your site (start_command) in its own session, so a SIGKILL of the run would
+    leave it serving forever: the next run's reclaim kills its process group and removes its folder."""
+    proc = subprocess.Popen([sys.executable, "-c", SERVE_SITE], stdout=subprocess.PIPE, stdin=subprocess.PIPE,
+                            text=True)
+    try:
+        line = proc.stdout.readline().split()
+        assert len(line) == 2, f"the child did not start its site: {line}"
+        pgid, folder = int(line[0]), Path(line[1])
+        assert folder.name.startswith(f"agentgym-webtasks-{proc.pid}-") and _group_alive(pgid)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        assert _group_alive(pgid), "the site server should outlive the killed run (its own session)"
+        assert folder in reclaim_dead_episode_dirs(Path(tempfile.gettempdir()))
+        assert not folder.exists()
+        for _ in range(100):
+            if not _group_alive(pgid):
+                break
+            time.sleep(0.05)
+        assert not _group_alive(pgid), "the killed run's site server still runs"
+    finally:
+        proc.kill()
+
+
+def test_a_live_processs_site_servers_are_left_alone_and_stopped_at_its_exit():
+    proc = subprocess.Popen([sys.executable, "-c", SERVE_SITE], stdout=subprocess.PIPE, stdin=subprocess.PIPE,
+                            text=True)
+    pgid, folder = proc.stdout.readline().split()
+    pgid, folder = int(pgid), Path(folder)
+    try:
+        assert folder not in reclaim_dead_episode_dirs(Path(tempfile.gettempdir()))
+        assert folder.exists() and _group_alive(pgid)
+    finally:
+        proc.stdin.close()  # the child exits without env.close()
+        assert proc.wait(timeout=60) == 0
+    alive = _group_alive(pgid)
+    if alive:
+        os.killpg(pgid, signal.SIGKILL)
+    assert not alive, "the site server outlived a run that exited normally"

@@ -1,15 +1,17 @@
-"""Who owns a sandbox resource, and whether that owner is gone for sure.
+"""Who owns a resource (a sandbox, a temp folder, a site server), and whether that owner is gone for sure.
 
     me = Owner.current()                  # this process: pid, start time, boot id, host
     labels = me.labels()                  # docker labels of a container / volume
-    (root / OWNER_FILE).write_text(me.to_text())
+    folder = make_owned_dir(tmp / "agentgym-x-1")   # a folder with owner.json already inside
     Owner.from_text(text).is_gone()       # True only when the creating process no longer exists
+    record_group(folder, proc.pid)        # a child started with start_new_session=True
+    reclaim_dirs(tmp, ("agentgym-x-",))   # folders of dead owners: their groups killed, then removed
 
 A pid alone cannot tell a dead owner from a new process that reuses its number, so an
 owner is (pid, start time of that pid in clock ticks since boot, kernel boot id, host).
 The owner is gone when the machine rebooted since (boot id differs), the pid does not
 exist, is a zombie, or belongs to a process that started at another time. On another
-host, or when unsure, it is never gone: a live process's sandboxes are never reclaimed.
+host, or when unsure, it is never gone: a live process's resources are never reclaimed.
 Records written by older versions (a bare pid) are judged by the pid alone.
 """
 
@@ -18,12 +20,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
 OWNER_FILE = "owner.json"
+GROUPS_FILE = "groups.jsonl"  # process groups started by the owner, one Owner record of each group's leader a line
 LEGACY_OWNER_FILE = "owner.pid"
 STAGING_PREFIX = ".agentgym-new-"  # a directory being created (renamed to its real name once owned)
 LABEL_PID, LABEL_START, LABEL_BOOT, LABEL_HOST = "agentgym.pid", "agentgym.pid_start", "agentgym.boot_id", "agentgym.host"
@@ -156,3 +160,78 @@ def make_owned_dir(final: Path, *, mode: int = 0o700) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return final
+
+
+# ---- process groups an owner started (servers that must not outlive it) ------------------
+def record_group(folder: Path, pid: int) -> None:
+    """Records in ``folder`` the process group led by ``pid`` (a child started with
+    ``start_new_session=True``), so that :func:`reclaim_dirs` can stop it once this process is gone."""
+    info = _proc_stat(pid)
+    leader = Owner(pid, info[1] if info else None, boot_id(), socket.gethostname())
+    with open(folder / GROUPS_FILE, "a") as handle:
+        handle.write(leader.to_text() + "\n")
+
+
+def _group_runs(leader: Owner) -> bool:
+    """Whether the process group ``leader`` started still has processes (of that group, not of a reused pid)."""
+    if (leader.host is not None and leader.host != socket.gethostname()) or (
+            leader.boot and boot_id() and leader.boot != boot_id()):
+        return False  # another machine's group, or one a reboot ended
+    info = _proc_stat(leader.pid)
+    if info is not None:  # the leader runs: the same process only if it started at the recorded time
+        return leader.start is None or info[1] == leader.start
+    # the leader exited; while members of its group remain the kernel never reuses the id
+    return bool(group_members(leader.pid))
+
+
+def group_members(pgid: int) -> list[int]:
+    """The processes of process group ``pgid`` that still run (zombies left out: a PID 1 that does not
+    reap leaves them listed after they died)."""
+    members = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                if os.getpgid(int(name)) == pgid and (_proc_stat(int(name)) or ("Z",))[0] not in ("Z", "X"):
+                    members.append(int(name))
+            except OSError:
+                continue
+    return members
+
+
+def kill_recorded_groups(folder: Path) -> int:
+    """SIGKILLs the process groups recorded in ``folder`` that still run; returns how many."""
+    try:
+        lines = (folder / GROUPS_FILE).read_text().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return 0
+    killed = 0
+    for line in lines:
+        leader = Owner.from_text(line)
+        if leader is not None and leader.pid > 1 and _group_runs(leader):
+            try:
+                os.killpg(leader.pid, signal.SIGKILL)
+                killed += 1
+            except (ProcessLookupError, PermissionError):
+                pass
+    return killed
+
+
+def reclaim_dirs(root: Path, prefixes: tuple[str, ...]) -> list[Path]:
+    """Removes the folders under ``root`` named ``prefix…`` whose owner is gone, after killing the
+    process groups they record; returns the folders removed. Folders without an owner record are
+    left alone (being made right now, or not ours)."""
+    removed = []
+    try:
+        entries = [p for p in root.iterdir() if p.name.startswith(prefixes)]
+    except OSError:
+        return removed
+    for path in entries:
+        if path.is_symlink() or not path.is_dir():
+            continue
+        owner = read_owner(path)
+        if owner is None or not owner.is_gone():
+            continue
+        kill_recorded_groups(path)
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed

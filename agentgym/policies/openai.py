@@ -24,6 +24,7 @@ from typing import Any
 
 from ..errors import ConfigError, ContextLengthError, MissingDependencyError, PolicyError, TransientPolicyError
 from ..types import Message, ToolSpec, Usage
+from .wire import is_context_error
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]", "0.0.0.0")
 _PROMPT_TOKENS = re.compile(r"(\d+) (?:tokens )?in the messages|messages take (\d+) tokens|messages resulted in (\d+) tokens")
@@ -260,7 +261,8 @@ class OpenAIPolicy:
         except o.APIStatusError as e:
             if e.status_code >= 500 or e.status_code == 429:
                 raise TransientPolicyError(f"HTTP {e.status_code} from {where}: {e}") from e
-            if _is_context_error(e):
+            err = e.body.get("error", e.body) if isinstance(e.body, dict) else None  # the SDK may unwrap it
+            if is_context_error(e.status_code, err.get("code") if isinstance(err, dict) else None, str(e.message)):
                 raise ContextLengthError(f"HTTP {e.status_code} from {where}: {e.message}") from e
             raise PolicyError(f"HTTP {e.status_code} from {where}: {e.message}") from e
 
@@ -374,8 +376,3 @@ class OpenAIPolicy:
         self._context_read = None  # bound to the old loop
 
 
-def _is_context_error(e: Any) -> bool:
-    """An HTTP 400 that says the conversation does not fit the model's context (vLLM, OpenAI, serve-model)."""
-    body = getattr(e, "body", None)
-    code = body.get("code") if isinstance(body, dict) else None
-    return code == "context_length_exceeded" or "maximum context length" in str(getattr(e, "message", ""))

@@ -48,24 +48,27 @@ def decode(data: bytes) -> Any:
     return _orjson.loads(data) if _orjson is not None else json.loads(data)
 
 
-def error_message(status: int, data: bytes) -> str:
-    """``error.message`` of an OpenAI-shaped error body, else the body's first 300 characters."""
+def error_fields(status: int, data: bytes) -> tuple[str, Any]:
+    """``(error.message, error.code)`` of an OpenAI-shaped error body; else the body's first 300
+    characters and no code."""
     try:
         body = decode(data)
     except ValueError:
         body = None
     err = body.get("error") if isinstance(body, dict) else None
     if isinstance(err, dict) and isinstance(err.get("message"), str):
-        return err["message"]
+        return err["message"], err.get("code")
     if isinstance(err, str):
-        return err
+        return err, None
     text = data[:300].decode("utf-8", "replace").strip()
-    return text or f"HTTP {status}"
+    return text or f"HTTP {status}", None
 
 
-def is_context_error(status: int, data: bytes, message: str) -> bool:
-    """An HTTP 400 saying the conversation does not fit the model's context (vLLM, OpenAI, serve-model)."""
-    return status == 400 and (b"context_length_exceeded" in data or "maximum context length" in message)
+def is_context_error(status: int, code: Any, message: str) -> bool:
+    """An error answer saying the conversation does not fit the model's context (vLLM, OpenAI,
+    serve-model): HTTP 400 with code ``context_length_exceeded`` or "maximum context length" in its message.
+    Both transports judge by this one rule."""
+    return status == 400 and (code == "context_length_exceeded" or "maximum context length" in message)
 
 
 class ChatWire:
@@ -114,12 +117,12 @@ class ChatWire:
             except ValueError:
                 raise TransientPolicyError(f"the endpoint returned no JSON (HTTP {status}): "
                                            f"{data[:200].decode('utf-8', 'replace')}") from None
-        message = error_message(status, data)
+        message, code = error_fields(status, data)
         text = f"HTTP {status} from {self.where}: {message}"
         if status >= 500 or status in RETRYABLE:
             name = "InternalServerError" if status >= 500 else SDK_ERRORS.get(status, "APIStatusError")
             raise TransientPolicyError(f"{name} from {self.where}: HTTP {status}: {message}")
-        if is_context_error(status, data, message):
+        if is_context_error(status, code, message):
             raise ContextLengthError(text)
         raise PolicyError(text)
 

@@ -24,8 +24,9 @@ def server(tiny_path):
         yield s
 
 
-async def test_reads_the_context_length_and_ends_the_episode_as_context_length(server):
-    policy = OpenAIPolicy("tiny", base_url=server.url, temperature=1.0, seed=0)
+@pytest.mark.parametrize("transport", ["direct", "aiohttp"])  # one context-error rule, either transport
+async def test_reads_the_context_length_and_ends_the_episode_as_context_length(server, transport):
+    policy = OpenAIPolicy("tiny", base_url=server.url, temperature=1.0, seed=0, transport=transport)
     assert await policy.read_context_length() == CONTEXT
     env = agentgym.make("toy/maze", size=2, max_turns=50)
     traj = await agentgym.rollout(env, policy, seed=0)

@@ -7,7 +7,7 @@ shadow the Docker SDK whenever the repo root is on sys.path), so an installed wh
 train configs by name and the sandbox Dockerfiles without a source checkout.
 """
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 MAPPED = {
     "agentgym": "agentgym",
@@ -19,7 +19,8 @@ MAPPED = {
 DATA = {"agentgym.configs": "configs", "agentgym.dockerfiles": "docker"}  # their file patterns: pyproject.toml
 
 packages = set(MAPPED) | set(DATA)
-for pkg, folder in MAPPED.items():
-    packages.update(f"{pkg}.{sub}" for sub in find_packages(folder))
+# every subfolder, data folders (swe/data, docker/swe, ...) included: setuptools warns about any it is not told of
+for pkg, folder in {**MAPPED, **DATA}.items():
+    packages.update(f"{pkg}.{sub}" for sub in find_namespace_packages(folder) if "__pycache__" not in sub)
 
 setup(packages=sorted(packages), package_dir={**MAPPED, **DATA})

@@ -1,7 +1,5 @@
 """Config validation before training, the `agentgym train` subcommand, horizon schedule and replay buffer."""
 
-import argparse
-import json
 from pathlib import Path
 
 import pytest
@@ -10,8 +8,10 @@ import yaml
 import agentgym
 
 from agentgym.errors import ConfigError
+from agentgym.cli import main
 from agentgym.trainers.config import load_config
 from agentgym.trainers.schedule import HorizonSchedule, ReplayBuffer, ReplayConfig
+from train_smoke import train_cli
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 BASE = {"env": {"id": "toy/maze", "kwargs": {"size": 2}}, "model": {"path": "x"},
@@ -73,8 +73,6 @@ def test_replay_buffer_rescues_all_failed_groups():
 
 
 def test_cli_trains_resumes_and_writes_the_run_directory(tiny_dir, tmp_path, capsys):
-    from agentgym.trainers.cli import add_parser
-
     out = tmp_path / "run"
     cfg = {"algo": "grpo", "output_dir": str(out), "model": {"path": str(tiny_dir)},
            "env": {"id": "toy/maze", "kwargs": {"size": 2}, "max_turns": 2},
@@ -83,21 +81,11 @@ def test_cli_trains_resumes_and_writes_the_run_directory(tiny_dir, tmp_path, cap
            "reward": {"shaping": "gated"}, "replay": {"enabled": True},
            "trl": {"num_generations": 2, "per_device_train_batch_size": 4, "max_steps": 2, "save_steps": 1,
                    "max_completion_length": 96}}
-    f = tmp_path / "c.yaml"
-    f.write_text(yaml.safe_dump(cfg))
-    parser = argparse.ArgumentParser()
-    add_parser(parser.add_subparsers())
-    args = parser.parse_args(["train", str(f), "--no-progress"])
-    assert args.func(args) == 0
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary["train"]["steps"] == 2 and summary["before"]["episodes"] == 4
-    lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
-    assert any("agentgym/success" in x for x in lines)
+    summary, trained = train_cli(cfg, tmp_path)
+    assert summary["train"]["steps"] == 2 and summary["before"]["episodes"] == 4 and trained
     assert (out / "learning_curve.png").stat().st_size > 1000
     assert (out / "checkpoint-2").is_dir() and (out / "model" / "config.json").exists()
-    args = parser.parse_args(["train", str(f), "--resume", "--no-progress", "--set", "trl.max_steps=3"])
-    assert args.func(args) == 0
-    assert json.loads((out / "summary.json").read_text())["train"]["steps"] == 3
-    bad = parser.parse_args(["train", str(f), "--set", "trl.num_generations=3"])
-    assert bad.func(bad) == 2
+    summary, _ = train_cli(cfg, tmp_path, "--resume", "--set", "trl.max_steps=3")
+    assert summary["train"]["steps"] == 3
+    assert main(["train", str(tmp_path / "train.yaml"), "--set", "trl.num_generations=3"]) == 2
     assert "num_generations" in capsys.readouterr().err

@@ -1,19 +1,17 @@
 """GRPO with gated rewards on one SWE task, end to end: the example configs validate, a tiny model trains a few steps."""
 
 import json
-from pathlib import Path
 
 import pytest
-import yaml
 
 pytest.importorskip("trl", reason="training needs trl (pip install 'agentgym[train]')")
 
 from agentgym.trainers.config import load_config  # noqa: E402
+from train_smoke import CONFIGS, shrunk_config, train_cli  # noqa: E402
 from agentgym.trainers.gated import episode_outcome, shape_episode  # noqa: E402
 
 from agentgym.environments.swe.rows import load_tasks  # noqa: E402
 
-CONFIGS = Path(__file__).resolve().parents[3] / "configs"
 
 
 def test_swe_configs_gate_step_rewards_on_a_submitted_patch():
@@ -32,30 +30,15 @@ def test_swe_configs_gate_step_rewards_on_a_submitted_patch():
 
 
 def test_grpo_trains_on_one_swe_task(bwrap_backend, tmp_path):
-    from agentgym.trainers.cli import add_parser
-    import argparse
-
     task = load_tasks(None)[4]  # semverlite-5, a one-line fix
     rows = tmp_path / "one.jsonl"
     rows.write_text(json.dumps(task.to_row()) + "\n")
     out = tmp_path / "run"
-    cfg = yaml.safe_load((CONFIGS / "swe-gra-cpu.yaml").read_text())
-    cfg.update(output_dir=str(out), model={"tiny": {"hidden_size": 64, "layers": 2, "vocab_size": 1024}},
-               tasks={"split": "seed", "train_seeds": [0, 4], "eval_seeds": [900, 902]},
-               rollout={"max_new_tokens": 16, "max_completion_length": 96}, eval={"before": False, "after": True})
+    cfg = shrunk_config("swe-gra-cpu", out, completion=96)
+    cfg["eval"] = {"before": False, "after": True}
     cfg["env"] = {"id": "swe/tasks", "max_turns": 2,
                   "kwargs": {"tasks": str(rows), "sandbox": bwrap_backend, "max_output_chars": 400}}
-    cfg["trl"] = {**cfg["trl"], "num_generations": 2, "per_device_train_batch_size": 4, "max_steps": 2,
-                  "save_steps": 2, "max_completion_length": 96}
-    config = tmp_path / "swe.yaml"
-    config.write_text(yaml.safe_dump(cfg))
-    parser = argparse.ArgumentParser()
-    add_parser(parser.add_subparsers())
-    args = parser.parse_args(["train", str(config), "--no-progress"])
-    assert args.func(args) == 0
-    summary = json.loads((out / "summary.json").read_text())
+    summary, trained = train_cli(cfg, tmp_path)
     assert summary["train"]["steps"] == 2 and summary["after"]["episodes"] == 2
-    metrics = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    trained = [m for m in metrics if "agentgym/success" in m]
     assert len(trained) == 2 and all(m["agentgym/errors"] == 0 for m in trained if "agentgym/errors" in m)
     assert (out / "model" / "config.json").exists()

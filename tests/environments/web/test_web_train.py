@@ -1,19 +1,15 @@
 """Multi-turn GRPO on web/shop end to end: configs/web-grpo-cpu.yaml (WebAgent-R1 settings) with a
 tiny model and small overrides; every episode runs in real Chromium on its own database copy."""
 
-import argparse
-import json
-from pathlib import Path
 
 import pytest
-import yaml
 
 pytest.importorskip("trl", reason="training needs trl (pip install 'agentgym[train]')")
 
 from agentgym.trainers.config import load_config  # noqa: E402
+from train_smoke import CONFIGS, shrunk_config, train_cli  # noqa: E402
 
 pytestmark = pytest.mark.slow
-CONFIGS = Path(__file__).resolve().parents[3] / "configs"
 
 
 def test_web_configs_use_webagent_r1_settings():
@@ -26,26 +22,11 @@ def test_web_configs_use_webagent_r1_settings():
 
 
 def test_grpo_trains_on_web_shop(tmp_path):
-    from agentgym.trainers.cli import add_parser
-
     out = tmp_path / "run"
-    cfg = yaml.safe_load((CONFIGS / "web-grpo-cpu.yaml").read_text())
-    cfg.update(output_dir=str(out), model={"tiny": {"hidden_size": 64, "layers": 2, "vocab_size": 1024}},
-               tasks={"split": "seed", "train_seeds": [0, 4], "eval_seeds": [900, 902]},
-               rollout={"max_new_tokens": 16, "max_completion_length": 160})
+    cfg = shrunk_config("web-grpo-cpu", out, completion=160)
     cfg["env"] = {**cfg["env"], "max_turns": 2, "kwargs": {**cfg["env"]["kwargs"], "max_obs_chars": 400}}
-    cfg["trl"] = {**cfg["trl"], "num_generations": 2, "per_device_train_batch_size": 4, "max_steps": 2,
-                  "save_steps": 2, "max_completion_length": 160}
-    config = tmp_path / "web.yaml"
-    config.write_text(yaml.safe_dump(cfg))
-    parser = argparse.ArgumentParser()
-    add_parser(parser.add_subparsers())
-    args = parser.parse_args(["train", str(config), "--no-progress"])
-    assert args.func(args) == 0
-    summary = json.loads((out / "summary.json").read_text())
+    summary, trained = train_cli(cfg, tmp_path)
     assert summary["train"]["steps"] == 2 and summary["before"]["episodes"] == 2 and summary["after"]["episodes"] == 2
     assert summary["before"]["errors"] == 0 and summary["after"]["errors"] == 0, summary
-    metrics = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    trained = [m for m in metrics if "agentgym/success" in m]
     assert len(trained) == 2 and all(m.get("agentgym/errors", 0) == 0 for m in trained), trained
     assert (out / "model" / "config.json").exists()

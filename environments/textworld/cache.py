@@ -3,7 +3,8 @@
 A game is stored under ``<root>/<family>/<key>/`` where ``key`` is a hash of everything that
 determines it (generator version, settings, seed). Entries are written to a temporary
 directory and renamed into place, so concurrent writers (threads or processes) never see a
-half-written game; the loser of a race simply reuses the winner's entry.
+half-written game; the loser of a race simply reuses the winner's entry. A temporary directory
+records the process building it: one left by a killed build is removed by the next build.
 
     cache = GameCache()                       # $AGENTGYM_CACHE or ~/.cache/agentgym
     path = cache.get_or_create("textworld", {"challenge": "tw-simple", "seed": 3}, build)
@@ -15,10 +16,12 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import threading
+import uuid
 from pathlib import Path
 from typing import Any, Callable
+
+from agentgym.owner import OWNER_FILE, make_owned_dir, reclaim_dirs
 
 CACHE_ENV_VAR = "AGENTGYM_CACHE"
 MARKER = "entry.json"
@@ -71,9 +74,11 @@ class GameCache:
             if (final / MARKER).is_file():
                 return final
             final.parent.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
+            reclaim_dirs(final.parent, (".",))  # half-built entries of builds that were killed
+            tmp = make_owned_dir(final.parent / f".{final.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
             try:
                 build(tmp)
+                (tmp / OWNER_FILE).unlink()
                 (tmp / MARKER).write_text(json.dumps(payload, sort_keys=True, indent=1, default=str))
                 try:
                     os.rename(tmp, final)

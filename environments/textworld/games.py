@@ -14,6 +14,7 @@ game index ``i`` of split ``train`` uses generator seed ``2*i``, of split ``test
 from __future__ import annotations
 
 import json
+import threading
 import warnings
 from pathlib import Path
 from typing import Any, Literal
@@ -103,7 +104,30 @@ def _import_textworld():
         import textworld.challenges  # noqa: F401  (registers tw-simple, tw-cooking, ...)
     except ImportError as e:  # pragma: no cover - CI has textworld
         raise MissingDependencyError("textworld", "textworld", "TextWorld games") from e
+    _route_temp_dirs(textworld)
     return textworld
+
+
+_building = threading.local()  # .folder: the cache entry being built on this thread
+
+
+def _route_temp_dirs(textworld: Any) -> None:
+    """TextWorld compiles in folders of its own (``/tmp/tw_*``, ``/tmp/tmp_inform*``) that a killed process
+    leaves behind for good. While agentgym builds a game they are made inside the entry being built,
+    which the cache removes after a killed build (see ``cache.py``)."""
+    from textworld.generator import maker
+    from textworld.generator.inform7 import world2inform7
+
+    original = textworld.utils.make_temp_directory
+    if getattr(original, "agentgym_routed", False):
+        return
+
+    def make_temp_directory(suffix: str = "", prefix: str = "tw_", dir: str | None = None):
+        return original(suffix, prefix, dir or getattr(_building, "folder", None))
+
+    make_temp_directory.agentgym_routed = True  # type: ignore[attr-defined]
+    for module in (textworld.utils, maker, world2inform7):
+        module.make_temp_directory = make_temp_directory
 
 
 def _make_game(settings: GameSettings, seed: int, split: Split, out: Path):
@@ -146,9 +170,13 @@ def _ensure_game(settings: GameSettings, index: int, split: Split, cache: GameCa
     payload = {"generator": GENERATOR_VERSION, **settings.relevant(), "seed": seed, "split": split}
 
     def build(tmp: Path) -> None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # jericho's "not fully supported" while TextWorld checks the game
-            game = _make_game(settings, seed, split, tmp)
+        _building.folder = str(tmp)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # jericho's "not fully supported" while TextWorld checks the game
+                game = _make_game(settings, seed, split, tmp)
+        finally:
+            _building.folder = None
         info = GameInfo(
             path="game.z8", challenge=settings.challenge, seed=seed, split=split, index=index,
             walkthrough=list(game.metadata.get("walkthrough") or game.main_quest.commands),

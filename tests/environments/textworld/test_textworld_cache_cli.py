@@ -1,6 +1,13 @@
 """The content-addressed game cache and the ``agentgym textworld`` / ``agentgym alfworld`` commands."""
 
+import os
+import signal
+import subprocess
+import sys
+import tempfile
 import threading
+import time
+from pathlib import Path
 
 import pytest
 
@@ -45,6 +52,42 @@ def test_failed_build_leaves_no_entry(tmp_path):
         cache.get_or_create("fam", {"seed": 2}, broken)
     assert cache.lookup("fam", {"seed": 2}) is None and cache.entries("fam") == []
     assert not list((tmp_path / "fam").iterdir())          # no temporary leftovers
+
+
+BUILD_GAME = """
+import sys
+from agentgym.environments.textworld.games import GameSettings, ensure_game
+ensure_game(GameSettings(challenge="custom", world_size=3, nb_objects=5, quest_length=3), int(sys.argv[1]), "train")
+"""
+
+
+def _textworld_temp_dirs() -> set[Path]:
+    return {p for p in Path(tempfile.gettempdir()).iterdir() if p.name.startswith(("tw_", "tmp_inform"))}
+
+
+def test_a_build_killed_midway_leaves_nothing_that_the_next_build_does_not_remove(tmp_path):
+    """SIGKILL while TextWorld compiles: its own temp folders were made inside the half-built entry
+    (not in /tmp for good), and the next build of any game removes that entry."""
+    pytest.importorskip("textworld")
+    env = {**os.environ, "AGENTGYM_CACHE": str(tmp_path)}
+    before = _textworld_temp_dirs()
+    child = subprocess.Popen([sys.executable, "-c", BUILD_GAME, "7"], env=env)
+    family = tmp_path / "textworld"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (family.is_dir() and any(p.name.startswith(".") and
+                                                                  list(p.glob("tmp_inform*")) for p in family.iterdir())):
+        time.sleep(0.02)  # until Inform7 compiles in a folder of its own inside the entry being built
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait(timeout=30)
+    (half,) = [p for p in family.iterdir() if p.name.startswith(".")]
+    assert (half / "owner.json").is_file() and list(half.glob("tmp_inform*")), sorted(half.iterdir())
+    assert _textworld_temp_dirs() - before == set()
+    done = subprocess.run([sys.executable, "-c", BUILD_GAME, "8"], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert not half.exists()
+    assert [p.name for p in family.iterdir() if p.name.startswith(".")] == []
+    (entry,) = GameCache(tmp_path).entries("textworld")
+    assert not (entry / "owner.json").exists() and (entry / "game.z8").is_file()
 
 
 def test_cache_root_follows_env_var(tmp_path, monkeypatch):

@@ -71,6 +71,19 @@ def is_context_error(status: int, code: Any, message: str) -> bool:
     return status == 400 and (code == "context_length_exceeded" or "maximum context length" in message)
 
 
+def env_proxy(url: str) -> tuple[Any, Any]:
+    """``(proxy URL, proxy auth)`` the environment names for ``url`` (``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY``,
+    minus ``NO_PROXY``, credentials in the URL or ``.netrc``), as the SDK's clients honour them; ``(None, None)``
+    for a direct connection. Read once: aiohttp's own ``trust_env`` would re-read the environment every request."""
+    from aiohttp.helpers import get_env_proxy_for_url
+    from yarl import URL
+
+    try:
+        return get_env_proxy_for_url(URL(url))
+    except LookupError:
+        return None, None
+
+
 class ChatWire:
     """One aiohttp session per event loop posting chat requests (so one policy serves several
     ``asyncio.run`` calls, as the SDK client does)."""
@@ -79,6 +92,7 @@ class ChatWire:
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.headers = {**headers, "Content-Type": "application/json", "Accept": "application/json"}
         self.timeout, self.where = timeout, where
+        self.proxy, self.proxy_auth = env_proxy(self.url)
         self._session: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -99,7 +113,8 @@ class ChatWire:
 
         session = self._session_here()
         try:
-            async with session.post(self.url, data=encode(body), headers=self.headers) as resp:
+            async with session.post(self.url, data=encode(body), headers=self.headers, proxy=self.proxy,
+                                    proxy_auth=self.proxy_auth) as resp:
                 status, data = resp.status, await resp.read()
         except asyncio.TimeoutError as e:
             raise TransientPolicyError(f"APITimeoutError from {self.where}: no answer within {self.timeout} s "

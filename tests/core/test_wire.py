@@ -87,3 +87,45 @@ async def test_a_server_that_never_answers_times_out():
 def test_bodies_orjson_refuses_still_encode():
     assert json.loads(encode({"a": "\ud800", "b": [1, 2]})) == {"a": "\ud800", "b": [1, 2]}  # a lone surrogate
     assert json.loads(encode({"n": 10 ** 30})) == {"n": 10 ** 30}  # beyond 64 bits
+
+
+async def test_direct_goes_through_the_proxy_the_environment_names(monkeypatch):
+    """HTTP(S)_PROXY / NO_PROXY as the SDK honours them: a user behind a proxy is not cut off by the default transport."""
+    from aiohttp import ClientSession, web
+
+    with StubOpenAIServer(deterministic=True) as server:
+        origin = server.url.rsplit("/v1", 1)[0]
+        seen = []
+
+        async def forward(request):
+            seen.append(str(request.url))
+            async with ClientSession() as s:
+                async with s.post(origin + request.path_qs, data=await request.read(),
+                                  headers={"Content-Type": "application/json",
+                                           "Authorization": request.headers["Authorization"]}) as r:
+                    return web.Response(status=r.status, body=await r.read(), content_type="application/json")
+
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", forward)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        proxy = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+        try:
+            for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+                monkeypatch.delenv(name, raising=False)
+            monkeypatch.setenv("HTTP_PROXY", proxy)
+            # a host that resolves nowhere: only the proxy can deliver the request
+            policy = OpenAIPolicy("stub", base_url="http://api.agentgym.invalid/v1", api_key="sk-test")
+            reply = await policy.act([agentgym.Message.user("hi")], [])
+            await policy.aclose()
+            assert reply.role == "assistant" and seen == ["http://api.agentgym.invalid/v1/chat/completions"]
+            monkeypatch.setenv("NO_PROXY", "api.agentgym.invalid")  # bypassed: a direct connection, which fails
+            policy = OpenAIPolicy("stub", base_url="http://api.agentgym.invalid/v1", api_key="sk-test")
+            with pytest.raises(TransientPolicyError, match="cannot connect"):
+                await policy.act([agentgym.Message.user("hi")], [])
+            await policy.aclose()
+            assert len(seen) == 1
+        finally:
+            await runner.cleanup()

@@ -46,6 +46,13 @@ def _root_cause(e: BaseException) -> str:
     return "" if root is e else f" (cause: {type(root).__name__}: {root})"
 
 
+def _count(value: Any) -> int:
+    """A token count from a reply's ``usage``: a non-negative integer, else 0 (some servers send null or text)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return value if type(value) is int and value >= 0 else 0
+
+
 def _refusal(e: BaseException) -> str | None:
     """Why nothing answered, when ``e`` comes from a refused connection or an unknown host, else None.
 
@@ -205,15 +212,20 @@ class OpenAIPolicy:
             resp = await self._post({**body, self._budget_key(kwargs): fits})
         choices = resp.get("choices") if isinstance(resp, dict) else None
         if not choices or not isinstance(choices[0], dict) or not isinstance(choices[0].get("message"), dict):
+            error = resp.get("error") if isinstance(resp, dict) else None
+            if error:  # a gateway that answers 200 with an OpenAI-shaped error
+                said = error.get("message") if isinstance(error, dict) else error
+                raise TransientPolicyError(f"the endpoint answered HTTP 200 with an error instead of a reply: "
+                                           f"{str(said)[:300]}")
             raise TransientPolicyError(f"the endpoint returned no choices: {str(resp)[:200]}")
         try:
             msg = Message.from_openai({**choices[0]["message"], "role": "assistant", "name": None})
         except (KeyError, TypeError, ValueError) as e:
             raise PolicyError(f"the endpoint returned a malformed message: {str(choices[0])[:300]}") from e
-        usage = resp.get("usage") or {}
-        if usage:
-            msg.usage = Usage(prompt_tokens=usage.get("prompt_tokens") or 0,
-                              completion_tokens=usage.get("completion_tokens") or 0)
+        usage = resp.get("usage")
+        if isinstance(usage, dict) and usage:  # bookkeeping only: a count that is not one reads as 0
+            msg.usage = Usage(prompt_tokens=_count(usage.get("prompt_tokens")),
+                              completion_tokens=_count(usage.get("completion_tokens")))
         return msg
 
     def _wire_tools(self, tools: list[ToolSpec]) -> list[dict[str, Any]]:

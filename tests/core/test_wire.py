@@ -129,3 +129,48 @@ async def test_direct_goes_through_the_proxy_the_environment_names(monkeypatch):
             assert len(seen) == 1
         finally:
             await runner.cleanup()
+
+
+def _reply(**fields) -> bytes:
+    body = {"id": "x", "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"},
+                                    "finish_reason": "stop"}], **fields}
+    return _http("200 OK", json.dumps(body).encode())
+
+
+@pytest.mark.parametrize("transport", ["direct", "aiohttp"])
+@pytest.mark.parametrize("answer, error, text", [
+    (_http("200 OK", b'{"error": {"message": "upstream overloaded", "type": "server_error"}}'), TransientPolicyError,
+     "answered HTTP 200 with an error instead of a reply: upstream overloaded"),
+    (_http("200 OK", b'{"id": "x", "choices": []}'), TransientPolicyError, "returned no choices"),
+    (_http("200 OK", b'[1, 2]'), TransientPolicyError, "returned no choices: [1, 2]"),
+    (_http("200 OK", b'{"choices": [{"message": {"role": "assistant", "tool_calls": [{"id": "c"}]}}]}'),
+     PolicyError, "returned a malformed message"),
+])
+async def test_a_200_that_is_not_a_reply_is_a_typed_error_on_either_transport(answer, error, text, transport):
+    server, url = await _raw_server(answer)
+    policy = OpenAIPolicy("m", base_url=url, api_key="k", transport=transport)
+    try:
+        with pytest.raises(error, match=re.escape(text)):
+            await policy.act([agentgym.Message.user("hi")], [])
+    finally:
+        await policy.aclose()
+        server.close()
+
+
+@pytest.mark.parametrize("transport", ["direct", "aiohttp"])
+@pytest.mark.parametrize("usage, counted", [
+    ({"prompt_tokens": "a", "completion_tokens": None}, (0, 0)),   # what some servers send: not an error
+    ({"prompt_tokens": 12.0, "completion_tokens": -3}, (12, 0)),
+    ("lots", None),
+])
+async def test_usage_that_is_not_counts_never_ends_an_episode(usage, counted, transport):
+    server, url = await _raw_server(_reply(usage=usage))
+    policy = OpenAIPolicy("m", base_url=url, api_key="k", transport=transport)
+    try:
+        msg = await policy.act([agentgym.Message.user("hi")], [])
+    finally:
+        await policy.aclose()
+        server.close()
+    assert msg.content == "hi"
+    got = (msg.usage.prompt_tokens, msg.usage.completion_tokens) if msg.usage else None
+    assert got == counted

@@ -55,7 +55,7 @@ def _proc_stat(pid: int) -> tuple[str, int] | None:
 
 @dataclass(frozen=True)
 class Owner:
-    """The process that created a sandbox resource."""
+    """The process that created a resource (a sandbox, a folder, a process group)."""
 
     pid: int
     start: int | None = None

@@ -4,14 +4,15 @@
     labels = me.labels()                  # docker labels of a container / volume
     folder = make_owned_dir(tmp / "agentgym-x-1")   # a folder with owner.json already inside
     Owner.from_text(text).is_gone()       # True only when the creating process no longer exists
-    record_group(folder, proc.pid)        # a child started with start_new_session=True
-    reclaim_dirs(tmp, ("agentgym-x-",))   # folders of dead owners: their groups killed, then removed
+    env = marked_env(folder)              # a child's environment, its marker recorded in the folder
+    reclaim_dirs(tmp, ("agentgym-x-",))   # folders of dead owners: marked processes killed, then removed
 
 A pid alone cannot tell a dead owner from a new process that reuses its number, so an
 owner is (pid, start time of that pid in clock ticks since boot, kernel boot id, host).
 The owner is gone when the machine rebooted since (boot id differs), the pid does not
 exist, is a zombie, or belongs to a process that started at another time. On another
-host, or when unsure, it is never gone: a live process's resources are never reclaimed.
+host or in another pid namespace, or when unsure, it is never gone: a live process's
+resources are never reclaimed.
 Records written by older versions (a bare pid) are judged by the pid alone.
 """
 
@@ -22,15 +23,20 @@ import os
 import shutil
 import signal
 import socket
+import stat
+import time
+import uuid
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
 OWNER_FILE = "owner.json"
-GROUPS_FILE = "groups.jsonl"  # process groups started by the owner, one Owner record of each group's leader a line
+MARK_VAR = "AGENTGYM_OWNED_BY"  # in the environment of a child that must not outlive its owner
+MARKS_PREFIX = "marked-"         # an owned folder's record of such a child: marked-<marker>
 LEGACY_OWNER_FILE = "owner.pid"
 STAGING_PREFIX = ".agentgym-new-"  # a directory being created (renamed to its real name once owned)
 LABEL_PID, LABEL_START, LABEL_BOOT, LABEL_HOST = "agentgym.pid", "agentgym.pid_start", "agentgym.boot_id", "agentgym.host"
+LABEL_PIDNS = "agentgym.pidns"
 
 
 @lru_cache(maxsize=1)
@@ -39,6 +45,15 @@ def boot_id() -> str | None:
     try:
         with open("/proc/sys/kernel/random/boot_id") as handle:
             return handle.read().strip() or None
+    except OSError:
+        return None
+
+
+@lru_cache(maxsize=1)
+def pid_namespace() -> str | None:
+    """This process's pid namespace (``pid:[4026531836]``), or None where /proc does not say."""
+    try:
+        return os.readlink("/proc/self/ns/pid")
     except OSError:
         return None
 
@@ -61,6 +76,7 @@ class Owner:
     start: int | None = None
     boot: str | None = None
     host: str | None = None
+    pidns: str | None = None  # the pid namespace: containers sharing a /tmp, a boot id and a hostname differ here
 
     @classmethod
     def current(cls) -> Owner:
@@ -73,6 +89,8 @@ class Owner:
             labels[LABEL_START] = str(self.start)
         if self.boot:
             labels[LABEL_BOOT] = self.boot
+        if self.pidns:
+            labels[LABEL_PIDNS] = self.pidns
         return labels
 
     @classmethod
@@ -82,7 +100,7 @@ class Owner:
             start = int(labels[LABEL_START]) if labels.get(LABEL_START) else None
         except ValueError:
             return None
-        return cls(pid, start, labels.get(LABEL_BOOT) or None, labels.get(LABEL_HOST))
+        return cls(pid, start, labels.get(LABEL_BOOT) or None, labels.get(LABEL_HOST), labels.get(LABEL_PIDNS) or None)
 
     def to_text(self) -> str:
         return json.dumps(asdict(self))
@@ -95,7 +113,7 @@ class Owner:
             return cls(int(text))
         try:
             data = json.loads(text)
-            return cls(int(data["pid"]), data.get("start"), data.get("boot"), data.get("host"))
+            return cls(int(data["pid"]), data.get("start"), data.get("boot"), data.get("host"), data.get("pidns"))
         except (ValueError, TypeError, KeyError):
             return None
 
@@ -104,6 +122,8 @@ class Owner:
         """True only when this owner surely no longer runs (see the module docstring)."""
         if self.host is not None and self.host != socket.gethostname():
             return False  # another machine (or container): its processes are not ours to judge
+        if self.pidns and pid_namespace() and self.pidns != pid_namespace():
+            return False  # another pid namespace (a container sharing this folder): its pids mean nothing here
         if self.boot and boot_id() and self.boot != boot_id():
             return True
         if self.pid <= 0:
@@ -130,7 +150,7 @@ def _signalable(pid: int) -> bool:
 @lru_cache(maxsize=4)
 def _current(pid: int) -> Owner:
     info = _proc_stat(pid)
-    return Owner(pid, info[1] if info else None, boot_id(), socket.gethostname())
+    return Owner(pid, info[1] if info else None, boot_id(), socket.gethostname(), pid_namespace())
 
 
 def read_owner(path: Path) -> Owner | None:
@@ -162,76 +182,102 @@ def make_owned_dir(final: Path, *, mode: int = 0o700) -> Path:
     return final
 
 
-# ---- process groups an owner started (servers that must not outlive it) ------------------
-def record_group(folder: Path, pid: int) -> None:
-    """Records in ``folder`` the process group led by ``pid`` (a child started with
-    ``start_new_session=True``), so that :func:`reclaim_dirs` can stop it once this process is gone."""
-    info = _proc_stat(pid)
-    leader = Owner(pid, info[1] if info else None, boot_id(), socket.gethostname())
-    with open(folder / GROUPS_FILE, "a") as handle:
-        handle.write(leader.to_text() + "\n")
+# ---- processes an owner started (servers that must not outlive it) ------------------------
+def marked_env(folder: Path) -> dict[str, str]:
+    """The environment for a child that must not outlive this process: ``os.environ`` plus a marker of
+    its own, recorded in ``folder``; its children (a shell's server, a daemon it forks) inherit the marker.
+
+        env = marked_env(folder)
+        proc = subprocess.Popen(cmd, env=env, start_new_session=True)
+        ...
+        stop_marked(folder, env[MARK_VAR])       # at close; a reclaim does it after a SIGKILL
+    """
+    marker = uuid.uuid4().hex
+    (folder / f"{MARKS_PREFIX}{marker}").touch(mode=0o600)
+    return {**os.environ, MARK_VAR: marker}
 
 
-def _group_runs(leader: Owner) -> bool:
-    """Whether the process group ``leader`` started still has processes (of that group, not of a reused pid)."""
-    if (leader.host is not None and leader.host != socket.gethostname()) or (
-            leader.boot and boot_id() and leader.boot != boot_id()):
-        return False  # another machine's group, or one a reboot ended
-    info = _proc_stat(leader.pid)
-    if info is not None:  # the leader runs: the same process only if it started at the recorded time
-        return leader.start is None or info[1] == leader.start
-    # the leader exited; while members of its group remain the kernel never reuses the id
-    return bool(group_members(leader.pid))
+def marked_processes(markers: set[str]) -> list[int]:
+    """Live processes (zombies left out) whose environment carries ``MARK_VAR`` with one of ``markers``.
 
-
-def group_members(pgid: int) -> list[int]:
-    """The processes of process group ``pgid`` that still run (zombies left out: a PID 1 that does not
-    reap leaves them listed after they died)."""
-    members = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                if os.getpgid(int(name)) == pgid and (_proc_stat(int(name)) or ("Z",))[0] not in ("Z", "X"):
-                    members.append(int(name))
-            except OSError:
-                continue
-    return members
-
-
-def kill_recorded_groups(folder: Path) -> int:
-    """SIGKILLs the process groups recorded in ``folder`` that still run; returns how many."""
+    Found by the marker, not by pid or process group: a recorded pid may be reused and a group outlives
+    its leader, but no process carries the marker unless it descends from the one it was given to."""
+    wanted = {f"{MARK_VAR}={m}".encode() for m in markers}
+    found = []
     try:
-        lines = (folder / GROUPS_FILE).read_text().splitlines()
-    except (OSError, UnicodeDecodeError):
+        names = os.listdir("/proc")
+    except OSError:  # no /proc: nothing can be told apart, so nothing is touched
+        return found
+    for name in names:
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as handle:
+                entries = handle.read().split(b"\0")
+        except OSError:  # gone, or not ours to read
+            continue
+        if wanted.intersection(entries) and (_proc_stat(int(name)) or ("Z",))[0] not in ("Z", "X"):
+            found.append(int(name))
+    return found
+
+
+def _signal_all(pids: list[int], sig: int) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def stop_marked(folder: Path, marker: str, grace: float = 5.0) -> None:
+    """Stops every process carrying ``marker`` (SIGTERM, SIGKILL after ``grace`` s) and forgets the record."""
+    pids = marked_processes({marker})
+    if pids:
+        _signal_all(pids, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while (pids := marked_processes({marker})) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        _signal_all(pids, signal.SIGKILL)
+    (folder / f"{MARKS_PREFIX}{marker}").unlink(missing_ok=True)
+
+
+def kill_recorded(folder: Path) -> int:
+    """SIGKILLs the processes carrying a marker recorded in ``folder``; returns how many."""
+    try:
+        markers = {p.name[len(MARKS_PREFIX):] for p in folder.iterdir() if p.name.startswith(MARKS_PREFIX)}
+    except OSError:
         return 0
-    killed = 0
-    for line in lines:
-        leader = Owner.from_text(line)
-        if leader is not None and leader.pid > 1 and _group_runs(leader):
-            try:
-                os.killpg(leader.pid, signal.SIGKILL)
-                killed += 1
-            except (ProcessLookupError, PermissionError):
-                pass
-    return killed
+    pids = marked_processes(markers) if markers else []
+    _signal_all(pids, signal.SIGKILL)
+    return len(pids)
+
+
+def _ours(path: Path) -> bool:
+    """A folder this user made and nobody else could have written into (records in a shared /tmp are
+    otherwise anybody's to plant)."""
+    try:
+        st = path.lstat()
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o022
 
 
 def reclaim_dirs(root: Path, prefixes: tuple[str, ...]) -> list[Path]:
     """Removes the folders under ``root`` named ``prefix…`` whose owner is gone, after killing the
-    process groups they record; returns the folders removed. Folders without an owner record are
-    left alone (being made right now, or not ours)."""
+    processes they recorded (:func:`marked_env`); returns the folders removed. Folders without an owner
+    record, of another user or writable by others are left alone."""
     removed = []
     try:
         entries = [p for p in root.iterdir() if p.name.startswith(prefixes)]
     except OSError:
         return removed
     for path in entries:
-        if path.is_symlink() or not path.is_dir():
+        if not _ours(path):
             continue
         owner = read_owner(path)
         if owner is None or not owner.is_gone():
             continue
-        kill_recorded_groups(path)
+        kill_recorded(path)
         shutil.rmtree(path, ignore_errors=True)
         removed.append(path)
     return removed

@@ -21,7 +21,6 @@ import json
 import os
 import shlex
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -29,7 +28,7 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from agentgym.owner import record_group
+from agentgym.owner import MARK_VAR, kill_recorded, marked_env, stop_marked
 
 from .browser import WebInfraError
 from .env import WebEnv
@@ -126,8 +125,8 @@ class TaskFileEnv(WebEnv):
                                 nav_timeout=nav_timeout, start_timeout=start_timeout, history=history)
         self.site_urls, self.start_command, self.db_template = dict(sites or {}), start_command, db_template
         self.reset_command, self.site_name, self.start_timeout = reset_command, site, start_timeout
-        self.procs: list[subprocess.Popen] = []
-        weakref.finalize(self, _stop_groups, self.procs)  # also at interpreter exit, when close() was never called
+        self.procs: list[tuple[subprocess.Popen, Path, str]] = []  # (shell, its folder, its marker)
+        weakref.finalize(self, _stop_servers, self.procs)  # also at interpreter exit, when close() was never called
         self._tmp: str | None = None
 
     def task_pool(self) -> list[dict[str, Any]]:
@@ -156,10 +155,11 @@ class TaskFileEnv(WebEnv):
                 shutil.copyfile(src, db)
             port = _free_port()
             cmd = self.start_command.format(port=port, db=shlex.quote(db))
+            # whatever it starts carries a marker: stopped at close, or by the next run's reclaim if this one is killed
+            env = marked_env(Path(self._tmp))
             proc = subprocess.Popen(cmd, shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                    start_new_session=True)
-            self.procs.append(proc)
-            record_group(Path(self._tmp), proc.pid)  # killed by the next run's reclaim if this process dies
+                                    start_new_session=True, env=env)
+            self.procs.append((proc, Path(self._tmp), env[MARK_VAR]))
             deadline = time.time() + self.start_timeout
             while True:
                 try:
@@ -182,7 +182,7 @@ class TaskFileEnv(WebEnv):
         if self.bundled:
             super()._release_sites()
             return
-        _stop_groups(self.procs)
+        _stop_servers(self.procs)
         for path in self.dbs.values():
             try:
                 os.unlink(path)
@@ -194,19 +194,19 @@ class TaskFileEnv(WebEnv):
     async def _close(self) -> None:
         await super()._close()
         if self._tmp:
+            kill_recorded(Path(self._tmp))  # a server not stopped yet (its record goes with the folder)
             shutil.rmtree(self._tmp, ignore_errors=True)
 
 
-def _stop_groups(procs: list[subprocess.Popen]) -> None:
-    """Stops the process groups of ``start_command`` servers (SIGTERM, SIGKILL after 5 s) and forgets them."""
-    for proc in procs:
-        if proc.poll() is None:
+def _stop_servers(procs: list[tuple[subprocess.Popen, Path, str]]) -> None:
+    """Stops the ``start_command`` servers: every process carrying a server's marker, whether or not the shell
+    that started it still runs (SIGTERM, then SIGKILL after 5 s), and forgets them."""
+    for proc, folder, marker in procs:
+        stop_marked(folder, marker)
+        if proc.poll() is None:  # reaps the shell; one still running (a changed environment) is killed
+            proc.kill()
             try:
-                os.killpg(proc.pid, signal.SIGTERM)
                 proc.wait(timeout=5)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+            except subprocess.TimeoutExpired:
+                pass
     procs.clear()

@@ -27,7 +27,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from agentgym.owner import make_owned_dir, reclaim_dirs
+from agentgym.owner import Owner, make_owned_dir, read_owner, reclaim_dirs
 
 from .sites import SITES, Site, get_site
 
@@ -157,7 +157,14 @@ def owned_temp_dir(prefix: str) -> Path:
 def reclaim_dead_episode_dirs(root: Path | None = None) -> list[Path]:
     """Removes the folders of :data:`DIR_PREFIX` and :data:`SERVERS_PREFIX` whose process is gone (SIGKILL,
     a crash), killing the site servers they record first; returns them."""
-    return reclaim_dirs(Path(root or tempfile.gettempdir()), (DIR_PREFIX, SERVERS_PREFIX))
+    root = Path(root or tempfile.gettempdir())
+    removed = reclaim_dirs(root, (DIR_PREFIX, SERVERS_PREFIX))
+    for path in root.glob(f"{DIR_PREFIX}*-*"):  # older versions' folders: no owner record, the pid in the name
+        pid = path.name[len(DIR_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and read_owner(path) is None and path.is_dir() and Owner(int(pid)).is_gone():
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
 
 
 _HOST: SiteHost | None = None

@@ -10,8 +10,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import agentgym
 from agentgym.environments.web.server import reclaim_dead_episode_dirs
-from agentgym.owner import group_members
+from agentgym.owner import marked_processes
 
 MAKE_DIR = """
 import sys
@@ -55,59 +56,81 @@ def test_a_killed_processs_folder_is_reclaimed_and_a_live_ones_kept():
     assert not live_folder.exists()
 
 
-SERVE_SITE = """
+TASK = {"task_id": "listing", "sites": ["files"], "intent": "Say hi.", "start_url": "__FILES__/",
+        "eval": {"eval_types": ["string_match"], "reference_answers": {"exact_match": "hi"}}}
+SERVE_SITE = f"""
 import asyncio, sys
 import agentgym
-task = {"task_id": "listing", "sites": ["files"], "intent": "Say hi.", "start_url": "__FILES__/",
-        "eval": {"eval_types": ["string_match"], "reference_answers": {"exact_match": "hi"}}}
-env = agentgym.make("web/tasks", tasks=[task], site="files",
-                    start_command=sys.executable + " -m http.server {port} --bind 127.0.0.1")
+env = agentgym.make("web/tasks", tasks=[{TASK!r}], site="files",
+                    start_command=sys.executable + " -m http.server {{port}} --bind 127.0.0.1")
 asyncio.run(env.reset(seed=0))
-print(env.procs[0].pid, env._tmp, flush=True)
+print(env.procs[0][2], env._tmp, flush=True)
 sys.stdin.read()
 """
 
 
-def _group_alive(pgid: int) -> bool:
-    return bool(group_members(pgid))
+def _serving(marker: str) -> list[int]:
+    return marked_processes({marker})
+
+
+def _start_child() -> tuple[subprocess.Popen, str, Path]:
+    proc = subprocess.Popen([sys.executable, "-c", SERVE_SITE], stdout=subprocess.PIPE, stdin=subprocess.PIPE,
+                            text=True)
+    line = proc.stdout.readline().split()
+    assert len(line) == 2, f"the child did not start its site: {line}"
+    return proc, line[0], Path(line[1])
+
+
+def _kill_leftovers(marker: str) -> None:
+    for pid in _serving(marker):
+        os.kill(pid, signal.SIGKILL)
 
 
 def test_a_killed_processs_site_servers_are_stopped_by_the_next_run():
     """web/tasks starts your site (start_command) in its own session, so a SIGKILL of the run would
-    leave it serving forever: the next run's reclaim kills its process group and removes its folder."""
-    proc = subprocess.Popen([sys.executable, "-c", SERVE_SITE], stdout=subprocess.PIPE, stdin=subprocess.PIPE,
-                            text=True)
+    leave it serving forever: the next run's reclaim kills what carries its marker and removes its folder."""
+    proc, marker, folder = _start_child()
     try:
-        line = proc.stdout.readline().split()
-        assert len(line) == 2, f"the child did not start its site: {line}"
-        pgid, folder = int(line[0]), Path(line[1])
-        assert folder.name.startswith(f"agentgym-webtasks-{proc.pid}-") and _group_alive(pgid)
+        assert folder.name.startswith(f"agentgym-webtasks-{proc.pid}-") and _serving(marker)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
-        assert _group_alive(pgid), "the site server should outlive the killed run (its own session)"
+        assert _serving(marker), "the site server should outlive the killed run (its own session)"
         assert folder in reclaim_dead_episode_dirs(Path(tempfile.gettempdir()))
         assert not folder.exists()
         for _ in range(100):
-            if not _group_alive(pgid):
+            if not _serving(marker):
                 break
             time.sleep(0.05)
-        assert not _group_alive(pgid), "the killed run's site server still runs"
+        assert not _serving(marker), "the killed run's site server still runs"
     finally:
         proc.kill()
+        _kill_leftovers(marker)
 
 
 def test_a_live_processs_site_servers_are_left_alone_and_stopped_at_its_exit():
-    proc = subprocess.Popen([sys.executable, "-c", SERVE_SITE], stdout=subprocess.PIPE, stdin=subprocess.PIPE,
-                            text=True)
-    pgid, folder = proc.stdout.readline().split()
-    pgid, folder = int(pgid), Path(folder)
+    proc, marker, folder = _start_child()
     try:
         assert folder not in reclaim_dead_episode_dirs(Path(tempfile.gettempdir()))
-        assert folder.exists() and _group_alive(pgid)
-    finally:
+        assert folder.exists() and _serving(marker)
         proc.stdin.close()  # the child exits without env.close()
         assert proc.wait(timeout=60) == 0
-    alive = _group_alive(pgid)
-    if alive:
-        os.killpg(pgid, signal.SIGKILL)
-    assert not alive, "the site server outlived a run that exited normally"
+        assert not _serving(marker), "the site server outlived a run that exited normally"
+    finally:
+        proc.kill()
+        _kill_leftovers(marker)
+
+
+async def test_a_server_that_leaves_its_shell_is_stopped_at_close():
+    """A start_command that backgrounds its server (the shell exits, the server lives on in no process
+    group agentgym started) is stopped too: every process carrying the server's marker is."""
+    env = agentgym.make("web/tasks", tasks=[TASK], site="files",
+                        start_command=f"({sys.executable} -m http.server {{port}} --bind 127.0.0.1 &); sleep 1")
+    await env.reset(seed=0)
+    shell, folder, marker = env.procs[0]
+    try:
+        shell.wait(timeout=30)  # the shell is gone; its server is not
+        assert _serving(marker)
+        await env.close()
+        assert not _serving(marker) and not folder.exists()
+    finally:
+        _kill_leftovers(marker)

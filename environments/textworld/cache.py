@@ -78,14 +78,16 @@ class GameCache:
             tmp = make_owned_dir(final.parent / f".{final.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
             try:
                 build(tmp)
-                (tmp / OWNER_FILE).unlink()
                 (tmp / MARKER).write_text(json.dumps(payload, sort_keys=True, indent=1, default=str))
                 try:
                     os.rename(tmp, final)
                 except OSError:
-                    if not (final / MARKER).is_file():  # a broken leftover: replace it
-                        shutil.rmtree(final, ignore_errors=True)
-                        os.rename(tmp, final)
+                    if (final / MARKER).is_file():  # another process finished it first: theirs is kept
+                        return final
+                    shutil.rmtree(final, ignore_errors=True)  # a broken leftover: replace it
+                    os.rename(tmp, final)
+                # dropped once in place (not before: a kill in between would leave an unowned hidden folder)
+                (final / OWNER_FILE).unlink(missing_ok=True)
             finally:
                 if tmp.exists():
                     shutil.rmtree(tmp, ignore_errors=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import logging
 import os
 import re
 from typing import Any
@@ -26,6 +27,11 @@ from ..errors import ConfigError, ContextLengthError, MissingDependencyError, Po
 from ..types import Message, ToolSpec, Usage
 from .wire import is_context_error
 
+log = logging.getLogger("agentgym")
+
+# error codes/types of an OpenAI-shaped error body that retrying cannot mend
+FINAL_ERRORS = frozenset({"invalid_api_key", "insufficient_quota", "invalid_request_error", "authentication_error",
+                          "permission_error", "not_found_error", "model_not_found", "billing_not_active"})
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]", "0.0.0.0")
 _PROMPT_TOKENS = re.compile(r"(\d+) (?:tokens )?in the messages|messages take (\d+) tokens|messages resulted in (\d+) tokens")
 _CONTEXT = re.compile(r"maximum context length is (\d+)")
@@ -130,6 +136,7 @@ class OpenAIPolicy:
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise ConfigError(f"{name} must be an integer >= 1 (or omitted: what fits), got {value!r}")
         self.transport = _transport(openai, transport)
+        self._asked = transport  # "auto" may still move from direct to httpx (a proxy aiohttp cannot use)
         self._key, self._timeout = key, timeout
         self._client: Any = None
         self._wire: Any = None   # ChatWire of the direct transport, built from wire_spec()
@@ -174,7 +181,9 @@ class OpenAIPolicy:
         """``(base URL, headers)`` the SDK would use (``OPENAI_BASE_URL``, key, organization, project,
         user agent), read once from a client that is never used."""
         if self._wire_spec is None:
-            client = self._sdk.AsyncOpenAI(api_key=self._key, base_url=self.base_url, max_retries=0)
+            o = self._sdk  # its own http client never sends: trust_env=False so no proxy variable is parsed
+            client = o.AsyncOpenAI(api_key=self._key, base_url=self.base_url, max_retries=0,
+                                   http_client=o.DefaultAsyncHttpxClient(trust_env=False))
             headers = {**client.default_headers, **client.auth_headers}
             self._wire_spec = (str(client.base_url), {k: v for k, v in headers.items() if isinstance(v, str)})
         return self._wire_spec
@@ -213,10 +222,15 @@ class OpenAIPolicy:
         choices = resp.get("choices") if isinstance(resp, dict) else None
         if not choices or not isinstance(choices[0], dict) or not isinstance(choices[0].get("message"), dict):
             error = resp.get("error") if isinstance(resp, dict) else None
-            if error:  # a gateway that answers 200 with an OpenAI-shaped error
-                said = error.get("message") if isinstance(error, dict) else error
-                raise TransientPolicyError(f"the endpoint answered HTTP 200 with an error instead of a reply: "
-                                           f"{str(said)[:300]}")
+            if error:  # a gateway that answers 200 with an OpenAI-shaped error: judged by its code and type
+                said = str(error.get("message") if isinstance(error, dict) else error)
+                kinds = {str(error.get(k)) for k in ("code", "type")} if isinstance(error, dict) else set()
+                text = f"the endpoint answered HTTP 200 with an error instead of a reply: {said[:300]}"
+                if is_context_error(400, error.get("code") if isinstance(error, dict) else None, said):
+                    raise ContextLengthError(text)
+                if kinds & FINAL_ERRORS:  # a bad key, no credit, a bad request: retrying cannot help
+                    raise PolicyError(text)
+                raise TransientPolicyError(text)
             raise TransientPolicyError(f"the endpoint returned no choices: {str(resp)[:200]}")
         try:
             msg = Message.from_openai({**choices[0]["message"], "role": "assistant", "name": None})
@@ -247,10 +261,18 @@ class OpenAIPolicy:
         """Without the SDK's request pipeline (the same URL, headers and errors)."""
         wire = self._wire
         if wire is None:
-            from .wire import ChatWire
+            from .wire import ChatWire, UnsupportedProxy
 
             url, headers = self.wire_spec()
-            wire = self._wire = ChatWire(url, headers, self._timeout, self.base_url or "OpenAI")
+            try:
+                wire = self._wire = ChatWire(url, headers, self._timeout, self.base_url or "OpenAI")
+            except UnsupportedProxy as e:
+                if self._asked != "auto":
+                    raise ConfigError(f"{e}: transport='direct' speaks through http:// proxies only; use "
+                                      "transport='httpx' (the SDK's client takes https:// and socks proxies)") from None
+                log.warning("agentgym: %s; OpenAIPolicy sends through the SDK's httpx client instead", e)
+                self.transport = "httpx"  # what the SDK does with it, at the SDK's cost per request
+                return self._post_sdk(body)
         return wire.post(body)
 
     async def _post_sdk(self, body: dict[str, Any]) -> Any:

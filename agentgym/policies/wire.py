@@ -57,9 +57,9 @@ def error_fields(status: int, data: bytes) -> tuple[str, Any]:
         body = None
     err = body.get("error") if isinstance(body, dict) else None
     if isinstance(err, dict) and isinstance(err.get("message"), str):
-        return err["message"], err.get("code")
+        return err["message"], err.get("code", body.get("code"))
     if isinstance(err, str):
-        return err, None
+        return err, body.get("code")  # type: ignore[union-attr]
     text = data[:300].decode("utf-8", "replace").strip()
     return text or f"HTTP {status}", None
 
@@ -71,17 +71,31 @@ def is_context_error(status: int, code: Any, message: str) -> bool:
     return status == 400 and (code == "context_length_exceeded" or "maximum context length" in message)
 
 
-def env_proxy(url: str) -> tuple[Any, Any]:
-    """``(proxy URL, proxy auth)`` the environment names for ``url`` (``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY``,
-    minus ``NO_PROXY``, credentials in the URL or ``.netrc``), as the SDK's clients honour them; ``(None, None)``
-    for a direct connection. Read once: aiohttp's own ``trust_env`` would re-read the environment every request."""
-    from aiohttp.helpers import get_env_proxy_for_url
+class UnsupportedProxy(ValueError):
+    """The environment names a proxy aiohttp cannot speak through (``https://``, ``socks5://``)."""
+
+
+def env_proxy(url: str) -> tuple[str | None, Any]:
+    """``(proxy URL, proxy auth)`` the environment names for ``url`` (``HTTPS_PROXY``/``HTTP_PROXY``, then
+    ``ALL_PROXY``, upper or lower case; ``NO_PROXY`` bypasses), as the SDK's clients honour them; ``(None, None)``
+    for a direct connection. Read once: aiohttp's own ``trust_env`` would re-read the environment every
+    request. Raises :class:`UnsupportedProxy` for a proxy that is not ``http://``."""
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass_environment(parts.hostname or "", proxies):
+        return None, None
+    if not proxy.lower().startswith("http://"):
+        raise UnsupportedProxy(f"the environment's proxy {proxy.split('@')[-1]!r} for {url} is not http://")
+    from aiohttp import BasicAuth
     from yarl import URL
 
-    try:
-        return get_env_proxy_for_url(URL(url))
-    except LookupError:
-        return None, None
+    address = URL(proxy)
+    auth = BasicAuth(address.user, address.password or "") if address.user else None
+    return str(address.with_user(None)), auth
 
 
 class ChatWire:

@@ -7,7 +7,7 @@ import re
 import pytest
 
 import agentgym
-from agentgym.errors import ContextLengthError, PolicyError, TransientPolicyError
+from agentgym.errors import ConfigError, ContextLengthError, PolicyError, TransientPolicyError
 from agentgym.policies.openai import OpenAIPolicy
 from agentgym.policies.wire import ChatWire, encode
 from agentgym.testing import StubOpenAIServer
@@ -113,20 +113,25 @@ async def test_direct_goes_through_the_proxy_the_environment_names(monkeypatch):
         await site.start()
         proxy = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
         try:
-            for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+            for name in ("NO_PROXY", "HTTPS_PROXY", "ALL_PROXY", "HTTP_PROXY"):
                 monkeypatch.delenv(name, raising=False)
+                monkeypatch.delenv(name.lower(), raising=False)
+            for variable in ("HTTP_PROXY", "all_proxy"):  # the scheme's own variable, or the catch-all
+                monkeypatch.setenv(variable, proxy)
+                # a host that resolves nowhere: only the proxy can deliver the request
+                policy = OpenAIPolicy("stub", base_url="http://api.agentgym.invalid/v1", api_key="sk-test")
+                reply = await policy.act([agentgym.Message.user("hi")], [])
+                await policy.aclose()
+                monkeypatch.delenv(variable)
+                assert reply.role == "assistant" and seen[-1] == "http://api.agentgym.invalid/v1/chat/completions"
+            assert len(seen) == 2
             monkeypatch.setenv("HTTP_PROXY", proxy)
-            # a host that resolves nowhere: only the proxy can deliver the request
-            policy = OpenAIPolicy("stub", base_url="http://api.agentgym.invalid/v1", api_key="sk-test")
-            reply = await policy.act([agentgym.Message.user("hi")], [])
-            await policy.aclose()
-            assert reply.role == "assistant" and seen == ["http://api.agentgym.invalid/v1/chat/completions"]
-            monkeypatch.setenv("NO_PROXY", "api.agentgym.invalid")  # bypassed: a direct connection, which fails
+            monkeypatch.setenv("no_proxy", "api.agentgym.invalid")  # bypassed: a direct connection, which fails
             policy = OpenAIPolicy("stub", base_url="http://api.agentgym.invalid/v1", api_key="sk-test")
             with pytest.raises(TransientPolicyError, match="cannot connect"):
                 await policy.act([agentgym.Message.user("hi")], [])
             await policy.aclose()
-            assert len(seen) == 1
+            assert len(seen) == 2
         finally:
             await runner.cleanup()
 
@@ -141,6 +146,10 @@ def _reply(**fields) -> bytes:
 @pytest.mark.parametrize("answer, error, text", [
     (_http("200 OK", b'{"error": {"message": "upstream overloaded", "type": "server_error"}}'), TransientPolicyError,
      "answered HTTP 200 with an error instead of a reply: upstream overloaded"),
+    (_http("200 OK", b'{"error": {"message": "Incorrect API key", "code": "invalid_api_key"}}'), PolicyError,
+     "answered HTTP 200 with an error instead of a reply: Incorrect API key"),
+    (_http("200 OK", b'{"error": {"message": "too long", "code": "context_length_exceeded"}}'), ContextLengthError,
+     "too long"),
     (_http("200 OK", b'{"id": "x", "choices": []}'), TransientPolicyError, "returned no choices"),
     (_http("200 OK", b'[1, 2]'), TransientPolicyError, "returned no choices: [1, 2]"),
     (_http("200 OK", b'{"choices": [{"message": {"role": "assistant", "tool_calls": [{"id": "c"}]}}]}'),
@@ -150,8 +159,10 @@ async def test_a_200_that_is_not_a_reply_is_a_typed_error_on_either_transport(an
     server, url = await _raw_server(answer)
     policy = OpenAIPolicy("m", base_url=url, api_key="k", transport=transport)
     try:
-        with pytest.raises(error, match=re.escape(text)):
+        with pytest.raises(error, match=re.escape(text)) as info:
             await policy.act([agentgym.Message.user("hi")], [])
+        if error is PolicyError:
+            assert not isinstance(info.value, TransientPolicyError)  # a bad key is not retried
     finally:
         await policy.aclose()
         server.close()
@@ -174,3 +185,19 @@ async def test_usage_that_is_not_counts_never_ends_an_episode(usage, counted, tr
     assert msg.content == "hi"
     got = (msg.usage.prompt_tokens, msg.usage.completion_tokens) if msg.usage else None
     assert got == counted
+
+
+async def test_a_proxy_aiohttp_cannot_use_is_named_or_left_to_the_sdk(monkeypatch):
+    for name in ("NO_PROXY", "HTTPS_PROXY", "ALL_PROXY", "HTTP_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "socks5://user:secret@127.0.0.1:9")
+    policy = OpenAIPolicy("m", base_url="http://api.agentgym.invalid/v1", api_key="k", transport="direct")
+    with pytest.raises(ConfigError, match="'127.0.0.1:9'.*is not http://.*transport='httpx'") as info:
+        await policy.act([agentgym.Message.user("hi")], [])
+    assert "secret" not in str(info.value)
+    policy = OpenAIPolicy("m", base_url="http://api.agentgym.invalid/v1", api_key="k")  # auto: the SDK's way
+    with pytest.raises(Exception):
+        await policy.act([agentgym.Message.user("hi")], [])  # no socks proxy listens there
+    assert policy.transport == "httpx"
+    await policy.aclose()

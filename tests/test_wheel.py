@@ -94,14 +94,28 @@ SOURCES = {"agentgym": "agentgym", "environments": "agentgym/environments", "san
            "trainers": "agentgym/trainers", "configs": "agentgym/configs", "docker": "agentgym/dockerfiles"}
 
 
-def test_every_source_file_ships_in_the_wheel(wheel_venv: Path, tmp_path: Path) -> None:
+def _source_files() -> set[str]:
+    """The files of the source folders as the wheel names them: those git tracks (the test's copy of the
+    tree has them all), or every file outside a git checkout."""
+    try:
+        out = subprocess.run(["git", "ls-files", "-z", "--", *SOURCES], cwd=ROOT, capture_output=True,
+                             check=True).stdout.decode()
+        paths = [Path(f) for f in out.split("\0") if f]
+    except (OSError, subprocess.CalledProcessError):
+        paths = []
+    if not paths:
+        paths = [p.relative_to(ROOT) for folder in SOURCES for p in (ROOT / folder).rglob("*")
+                 if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"]
+    return {f"{SOURCES[p.parts[0]]}/{Path(*p.parts[1:]).as_posix()}" for p in paths}
+
+
+def test_every_source_file_ships_in_the_wheel_and_nothing_else(wheel_venv: Path, tmp_path: Path) -> None:
     """Data files in subfolders (web/data/example_tasks.json, the web/tasks default, was left out) and
-    modules alike: every file of the source folders is in the installed wheel."""
+    modules alike: the installed wheel holds exactly the files of the source folders."""
     r = run(wheel_venv, "python", "-c", "from importlib import metadata; print('\\n'.join(str(f) for f in "
             "metadata.files('agentgym')))", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    shipped = set(r.stdout.split())
-    expected = {f"{dest}/{path.relative_to(ROOT / folder).as_posix()}"
-                for folder, dest in SOURCES.items() for path in (ROOT / folder).rglob("*")
-                if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"}
+    shipped = {f for f in r.stdout.split() if f.startswith("agentgym/") and "__pycache__" not in f}
+    expected = _source_files()
     assert sorted(expected - shipped) == []
+    assert sorted(shipped - expected) == []

@@ -17,6 +17,7 @@ request the browser made) is converted on load.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shlex
@@ -194,8 +195,13 @@ class TaskFileEnv(WebEnv):
     async def _close(self) -> None:
         await super()._close()
         if self._tmp:
-            kill_recorded(Path(self._tmp))  # a server not stopped yet (its record goes with the folder)
-            shutil.rmtree(self._tmp, ignore_errors=True)
+            folder = Path(self._tmp)
+
+            def remove() -> None:  # a server not stopped yet is killed first (its record goes with the folder)
+                kill_recorded(folder)
+                shutil.rmtree(folder, ignore_errors=True)
+
+            await asyncio.to_thread(remove)
 
 
 def _stop_servers(procs: list[tuple[subprocess.Popen, Path, str]]) -> None:

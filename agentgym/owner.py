@@ -122,10 +122,10 @@ class Owner:
         """True only when this owner surely no longer runs (see the module docstring)."""
         if self.host is not None and self.host != socket.gethostname():
             return False  # another machine (or container): its processes are not ours to judge
+        if self.boot and boot_id() and self.boot != boot_id():
+            return True  # a reboot ended every process of the machine, whatever its namespace
         if self.pidns and pid_namespace() and self.pidns != pid_namespace():
             return False  # another pid namespace (a container sharing this folder): its pids mean nothing here
-        if self.boot and boot_id() and self.boot != boot_id():
-            return True
         if self.pid <= 0:
             return True
         info = _proc_stat(self.pid)
@@ -197,11 +197,13 @@ def marked_env(folder: Path) -> dict[str, str]:
     return {**os.environ, MARK_VAR: marker}
 
 
-def marked_processes(markers: set[str]) -> list[int]:
-    """Live processes (zombies left out) whose environment carries ``MARK_VAR`` with one of ``markers``.
+def marked_processes(markers: set[str], group: int | None = None) -> list[int]:
+    """Live processes (zombies left out) whose environment carries ``MARK_VAR`` with one of ``markers``,
+    and the members of process group ``group`` when given.
 
     Found by the marker, not by pid or process group: a recorded pid may be reused and a group outlives
-    its leader, but no process carries the marker unless it descends from the one it was given to."""
+    its leader, but no process carries the marker unless it descends from the one it was given to (pass
+    ``group`` only while its id cannot be reused: its leader is an unreaped child of this process)."""
     wanted = {f"{MARK_VAR}={m}".encode() for m in markers}
     found = []
     try:
@@ -212,11 +214,18 @@ def marked_processes(markers: set[str]) -> list[int]:
         if not name.isdigit() or int(name) == os.getpid():
             continue
         try:
+            with open(f"/proc/{name}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+            if fields[0] in (b"Z", b"X"):
+                continue
+            if group is not None and int(fields[2]) == group:
+                found.append(int(name))
+                continue
             with open(f"/proc/{name}/environ", "rb") as handle:
                 entries = handle.read().split(b"\0")
-        except OSError:  # gone, or not ours to read
+        except (OSError, IndexError, ValueError):  # gone, or not ours to read
             continue
-        if wanted.intersection(entries) and (_proc_stat(int(name)) or ("Z",))[0] not in ("Z", "X"):
+        if wanted.intersection(entries):
             found.append(int(name))
     return found
 
@@ -229,30 +238,38 @@ def _signal_all(pids: list[int], sig: int) -> None:
             pass
 
 
-def stop_marked(folder: Path, marker: str, grace: float = 5.0) -> None:
-    """Stops every process carrying ``marker`` (SIGTERM, SIGKILL after ``grace`` s) and forgets the record."""
-    pids = marked_processes({marker})
+def stop_marked(folder: Path, marker: str, grace: float = 5.0, group: int | None = None) -> None:
+    """Stops every process carrying ``marker``, and the members of process ``group`` (see
+    :func:`marked_processes`): SIGTERM, SIGKILL to those left after ``grace`` s; forgets the record."""
+    pids = marked_processes({marker}, group)
     if pids:
         _signal_all(pids, signal.SIGTERM)
         deadline = time.monotonic() + grace
-        while (pids := marked_processes({marker})) and time.monotonic() < deadline:
+        while (pids := marked_processes({marker}, group)) and time.monotonic() < deadline:
             time.sleep(0.05)
         _signal_all(pids, signal.SIGKILL)
     (folder / f"{MARKS_PREFIX}{marker}").unlink(missing_ok=True)
 
 
 def kill_recorded(folder: Path) -> int:
-    """SIGKILLs the processes carrying a marker recorded in ``folder``; returns how many."""
+    """SIGKILLs the processes carrying a marker recorded in ``folder`` (scanning again for children forked
+    meanwhile, a few times at most); returns how many."""
     try:
         markers = {p.name[len(MARKS_PREFIX):] for p in folder.iterdir() if p.name.startswith(MARKS_PREFIX)}
     except OSError:
         return 0
-    pids = marked_processes(markers) if markers else []
-    _signal_all(pids, signal.SIGKILL)
-    return len(pids)
+    killed: set[int] = set()
+    for _ in range(5):
+        pids = marked_processes(markers) if markers else []
+        if not pids:
+            break
+        _signal_all(pids, signal.SIGKILL)
+        killed.update(pids)
+        time.sleep(0.02)
+    return len(killed)
 
 
-def _ours(path: Path) -> bool:
+def own_folder(path: Path) -> bool:
     """A folder this user made and nobody else could have written into (records in a shared /tmp are
     otherwise anybody's to plant)."""
     try:
@@ -265,14 +282,17 @@ def _ours(path: Path) -> bool:
 def reclaim_dirs(root: Path, prefixes: tuple[str, ...]) -> list[Path]:
     """Removes the folders under ``root`` named ``prefix…`` whose owner is gone, after killing the
     processes they recorded (:func:`marked_env`); returns the folders removed. Folders without an owner
-    record, of another user or writable by others are left alone."""
+    record, of another user or writable by others are left alone.
+
+    A process that overwrites its environment (setproctitle: postgres, nginx, gunicorn) loses its marker
+    and escapes a reclaim; a run that closes normally still stops it through its process group."""
     removed = []
     try:
         entries = [p for p in root.iterdir() if p.name.startswith(prefixes)]
     except OSError:
         return removed
     for path in entries:
-        if not _ours(path):
+        if not own_folder(path):
             continue
         owner = read_owner(path)
         if owner is None or not owner.is_gone():

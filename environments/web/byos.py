@@ -205,14 +205,14 @@ class TaskFileEnv(WebEnv):
 
 
 def _stop_servers(procs: list[tuple[subprocess.Popen, Path, str]]) -> None:
-    """Stops the ``start_command`` servers: every process carrying a server's marker, whether or not the shell
-    that started it still runs (SIGTERM, then SIGKILL after 5 s), and forgets them."""
+    """Stops the ``start_command`` servers and forgets them: every process carrying a server's marker and
+    the members of its shell's process group (a server that rewrote its environment, as setproctitle
+    does, keeps the group), SIGTERM, then SIGKILL after 5 s."""
     for proc, folder, marker in procs:
-        stop_marked(folder, marker)
-        if proc.poll() is None:  # reaps the shell; one still running (a changed environment) is killed
-            proc.kill()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
+        # the group id is the shell's pid, which cannot be reused while the shell is unreaped
+        stop_marked(folder, marker, group=proc.pid if proc.returncode is None else None)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
     procs.clear()

@@ -27,7 +27,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from agentgym.owner import Owner, make_owned_dir, read_owner, reclaim_dirs
+from agentgym.owner import Owner, make_owned_dir, own_folder, read_owner, reclaim_dirs
 
 from .sites import SITES, Site, get_site
 
@@ -161,7 +161,7 @@ def reclaim_dead_episode_dirs(root: Path | None = None) -> list[Path]:
     removed = reclaim_dirs(root, (DIR_PREFIX, SERVERS_PREFIX))
     for path in root.glob(f"{DIR_PREFIX}*-*"):  # older versions' folders: no owner record, the pid in the name
         pid = path.name[len(DIR_PREFIX):].split("-", 1)[0]
-        if pid.isdigit() and read_owner(path) is None and path.is_dir() and Owner(int(pid)).is_gone():
+        if pid.isdigit() and own_folder(path) and read_owner(path) is None and Owner(int(pid)).is_gone():
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed

@@ -40,6 +40,7 @@ def test_a_dead_owners_folder_goes_with_the_processes_it_marked(tmp_path):
         assert server.wait(timeout=10) == -9 and not folder.exists()
     finally:
         server.kill()
+        server.wait()
 
 
 def test_folders_others_could_write_or_a_live_owner_holds_are_left_alone(tmp_path):

@@ -134,3 +134,27 @@ async def test_a_server_that_leaves_its_shell_is_stopped_at_close():
         assert not _serving(marker) and not folder.exists()
     finally:
         _kill_leftovers(marker)
+
+
+async def test_a_server_that_drops_its_marker_is_stopped_at_close_through_its_process_group():
+    """setproctitle (postgres, nginx, gunicorn) overwrites the environment and with it the marker; the
+    server still belongs to the process group of the shell agentgym started."""
+    env = agentgym.make("web/tasks", tasks=[TASK], site="files",
+                        start_command=f"env -u AGENTGYM_OWNED_BY {sys.executable} -m http.server {{port}} "
+                                      "--bind 127.0.0.1")
+    await env.reset(seed=0)
+    shell, folder, marker = env.procs[0]
+    members = marked_processes(set(), group=shell.pid)
+    unmarked = set(members) - set(_serving(marker))  # the server: in the shell's group, without the marker
+    try:
+        assert unmarked, (members, _serving(marker))
+        await env.close()
+        assert shell.returncode is not None and not folder.exists()
+        assert not any(Path(f"/proc/{pid}").exists() and pid in marked_processes(set(), group=shell.pid)
+                       for pid in unmarked)
+    finally:
+        for pid in unmarked:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass

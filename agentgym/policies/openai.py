@@ -197,9 +197,12 @@ class OpenAIPolicy:
         loop = asyncio.get_running_loop()
         if self._client is None or self._loop is not loop:
             o = self._sdk
-            http_client = o.DefaultAioHttpClient() if self.transport in ("aiohttp", "direct") else None
-            self._client = o.AsyncOpenAI(api_key=self._key, base_url=self.base_url, timeout=self._timeout,
-                                         max_retries=0, http_client=http_client)
+            try:
+                http_client = o.DefaultAioHttpClient() if self.transport in ("aiohttp", "direct") else None
+                self._client = o.AsyncOpenAI(api_key=self._key, base_url=self.base_url, timeout=self._timeout,
+                                             max_retries=0, http_client=http_client)
+            except ImportError as e:  # httpx met a SOCKS proxy in the environment without socksio
+                raise ConfigError(f"the openai client could not be built: {e}") from None
             self._loop = loop
         return self._client
 

@@ -75,27 +75,60 @@ class UnsupportedProxy(ValueError):
     """The environment names a proxy aiohttp cannot speak through (``https://``, ``socks5://``)."""
 
 
-def env_proxy(url: str) -> tuple[str | None, Any]:
-    """``(proxy URL, proxy auth)`` the environment names for ``url`` (``HTTPS_PROXY``/``HTTP_PROXY``, then
-    ``ALL_PROXY``, upper or lower case; ``NO_PROXY`` bypasses), as the SDK's clients honour them; ``(None, None)``
-    for a direct connection. Read once: aiohttp's own ``trust_env`` would re-read the environment every
-    request. Raises :class:`UnsupportedProxy` for a proxy that is not ``http://``."""
+def env_proxy(url: str) -> tuple[str | None, dict[str, str] | None]:
+    """``(proxy URL, proxy headers)`` the environment names for ``url`` (``HTTPS_PROXY``/``HTTP_PROXY``, then
+    ``ALL_PROXY``, upper or lower case; a proxy without a scheme is ``http://``), ``(None, None)`` for a direct
+    connection: as httpx (the SDK's client) reads them, ``NO_PROXY`` entries included (``*``, domains and their
+    subdomains, ``host:port``, IP networks like ``10.0.0.0/8``). Read once: aiohttp's own ``trust_env`` would
+    re-read the environment every request. Raises :class:`UnsupportedProxy` for a proxy that is not ``http://``."""
     import urllib.request
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
     proxies = urllib.request.getproxies_environment()
     proxy = proxies.get(parts.scheme) or proxies.get("all")
-    if not proxy or urllib.request.proxy_bypass_environment(parts.hostname or "", proxies):
+    if not proxy or _bypassed(parts.hostname or "", parts.port, proxies.get("no", "")):
         return None, None
+    if "://" not in proxy:
+        proxy = "http://" + proxy
     if not proxy.lower().startswith("http://"):
-        raise UnsupportedProxy(f"the environment's proxy {proxy.split('@')[-1]!r} for {url} is not http://")
-    from aiohttp import BasicAuth
+        scheme, _, rest = proxy.partition("://")
+        raise UnsupportedProxy(f"the environment's proxy {scheme}://{rest.split('@')[-1]} for {url} is not http://")
+    import base64
+
     from yarl import URL
 
     address = URL(proxy)
-    auth = BasicAuth(address.user, address.password or "") if address.user else None
-    return str(address.with_user(None)), auth
+    if not address.user:
+        return str(address), None
+    token = base64.b64encode(f"{address.user}:{address.password or ''}".encode()).decode()
+    return str(address.with_user(None)), {"Proxy-Authorization": f"Basic {token}"}
+
+
+def _bypassed(host: str, port: int | None, no_proxy: str) -> bool:
+    """Whether ``NO_PROXY`` sends ``host`` (on ``port``) around the proxy."""
+    import ipaddress
+
+    host = host.lower().strip("[]")
+    for entry in (e.strip().lower() for e in no_proxy.split(",")):
+        if not entry:
+            continue
+        if entry == "*":
+            return True
+        if "/" in entry:  # an IP network
+            try:
+                if ipaddress.ip_address(host) in ipaddress.ip_network(entry, strict=False):
+                    return True
+            except ValueError:
+                pass
+            continue
+        name, _, wanted_port = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
+        if wanted_port and (not wanted_port.isdigit() or int(wanted_port) != port):
+            continue
+        name = name.lstrip(".").lstrip("*.") if name else entry
+        if host == name or host.endswith("." + name):
+            return True
+    return False
 
 
 class ChatWire:
@@ -106,7 +139,7 @@ class ChatWire:
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.headers = {**headers, "Content-Type": "application/json", "Accept": "application/json"}
         self.timeout, self.where = timeout, where
-        self.proxy, self.proxy_auth = env_proxy(self.url)
+        self.proxy, self.proxy_headers = env_proxy(self.url)  # credentials in the URL: a Proxy-Authorization header
         self._session: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -128,7 +161,7 @@ class ChatWire:
         session = self._session_here()
         try:
             async with session.post(self.url, data=encode(body), headers=self.headers, proxy=self.proxy,
-                                    proxy_auth=self.proxy_auth) as resp:
+                                    proxy_headers=self.proxy_headers) as resp:
                 status, data = resp.status, await resp.read()
         except asyncio.TimeoutError as e:
             raise TransientPolicyError(f"APITimeoutError from {self.where}: no answer within {self.timeout} s "

@@ -193,11 +193,39 @@ async def test_a_proxy_aiohttp_cannot_use_is_named_or_left_to_the_sdk(monkeypatc
         monkeypatch.delenv(name.lower(), raising=False)
     monkeypatch.setenv("HTTP_PROXY", "socks5://user:secret@127.0.0.1:9")
     policy = OpenAIPolicy("m", base_url="http://api.agentgym.invalid/v1", api_key="k", transport="direct")
-    with pytest.raises(ConfigError, match="'127.0.0.1:9'.*is not http://.*transport='httpx'") as info:
+    with pytest.raises(ConfigError, match="socks5://127.0.0.1:9 .*is not http://.*transport='httpx'") as info:
         await policy.act([agentgym.Message.user("hi")], [])
     assert "secret" not in str(info.value)
     policy = OpenAIPolicy("m", base_url="http://api.agentgym.invalid/v1", api_key="k")  # auto: the SDK's way
-    with pytest.raises(Exception):
-        await policy.act([agentgym.Message.user("hi")], [])  # no socks proxy listens there
+    with pytest.raises((ConfigError, TransientPolicyError), match="socksio|cannot connect|APIConnectionError"):
+        await policy.act([agentgym.Message.user("hi")], [])  # httpx wants socksio, or no socks proxy listens there
     assert policy.transport == "httpx"
     await policy.aclose()
+
+
+@pytest.mark.parametrize("variables, url, through", [
+    ({"HTTP_PROXY": "PROXY"}, "http://api.example/v1", True),
+    ({"http_proxy": "127.0.0.1:3128"}, "http://api.example/v1", "http://127.0.0.1:3128"),  # no scheme: http://
+    ({"ALL_PROXY": "PROXY"}, "https://api.example/v1", True),
+    ({"HTTPS_PROXY": "PROXY", "NO_PROXY": "example"}, "https://api.example/v1", False),
+    ({"HTTPS_PROXY": "PROXY", "no_proxy": "10.0.0.0/8"}, "https://10.1.2.3:8000/v1", False),
+    ({"HTTPS_PROXY": "PROXY", "no_proxy": "10.0.0.0/8"}, "https://11.1.2.3:8000/v1", True),
+    ({"HTTP_PROXY": "PROXY", "NO_PROXY": "vllm:8000"}, "http://vllm:8000/v1", False),
+    ({"HTTP_PROXY": "PROXY", "NO_PROXY": "vllm:8000"}, "http://vllm:9000/v1", True),
+    ({"HTTP_PROXY": "http://user:pw@127.0.0.1:3128"}, "http://api.example/v1", "http://127.0.0.1:3128"),
+])
+def test_env_proxy_reads_the_variables_as_httpx_does(monkeypatch, variables, url, through):
+    from agentgym.policies.wire import env_proxy
+
+    for name in ("NO_PROXY", "HTTPS_PROXY", "ALL_PROXY", "HTTP_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value.replace("PROXY", "http://127.0.0.1:3128"))
+    proxy, headers = env_proxy(url)
+    if through is False:
+        assert proxy is None
+    else:
+        assert proxy == (through if isinstance(through, str) else "http://127.0.0.1:3128")
+    if "user:pw" in str(variables):  # sent as a header, never in the URL
+        assert headers == {"Proxy-Authorization": "Basic dXNlcjpwdw=="}

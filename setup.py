@@ -34,7 +34,8 @@ def subfolders(folder: str) -> set[str]:
     files = [Path(f).relative_to(folder) for f in out.split("\0") if f]
     if not files:
         return {sub for sub in find_namespace_packages(folder) if "__pycache__" not in sub}
-    return {".".join(parent.parts) for f in files for parent in f.parents if parent.parts}
+    return {".".join(parent.parts) for f in files for parent in f.parents
+            if parent.parts and (Path(folder) / parent).is_dir()}  # a tracked folder deleted here is no package
 
 
 packages = set(MAPPED) | set(DATA)

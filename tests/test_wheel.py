@@ -22,11 +22,34 @@ ROOT = Path(__file__).resolve().parents[1]
 SKIP = shutil.ignore_patterns(".git", ".venv*", "runs", "build", "dist", "*.egg-info", "__pycache__", ".hypothesis")
 
 
+SOURCES = {"agentgym": "agentgym", "environments": "agentgym/environments", "sandboxes": "agentgym/sandboxes",
+           "trainers": "agentgym/trainers", "configs": "agentgym/configs", "docker": "agentgym/dockerfiles"}
+
+
+def _tracked(*folders: str) -> list[Path]:
+    """The files git tracks (under ``folders``); empty outside a git checkout."""
+    try:
+        out = subprocess.run(["git", "ls-files", "-z", "--", *folders], cwd=ROOT, capture_output=True,
+                             check=True).stdout.decode()
+    except (OSError, subprocess.CalledProcessError):
+        return []
+    return [Path(f) for f in out.split("\0") if f]
+
+
 @pytest.fixture(scope="module")
 def wheel_venv(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("wheel")
     src = tmp / "src"
-    shutil.copytree(ROOT, src, ignore=SKIP)
+    tracked = _tracked()
+    if tracked:  # what a clean clone holds (a developer's untracked files do not reach the wheel)
+        for rel in tracked:
+            if (ROOT / rel).is_file():
+                (src / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(ROOT / rel, src / rel)
+        subprocess.run(["git", "init", "-q"], cwd=src, check=True)  # so setup.py lists the tracked folders
+        subprocess.run(["git", "add", "-A"], cwd=src, check=True)
+    else:
+        shutil.copytree(ROOT, src, ignore=SKIP)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w",
                     str(tmp / "dist"), str(src)], check=True, capture_output=True, timeout=300)
     (wheel,) = (tmp / "dist").glob("agentgym-*.whl")
@@ -90,19 +113,10 @@ def test_wheel_carries_the_license(wheel_venv: Path, tmp_path: Path) -> None:
     assert "Apache-2.0" in r.stdout and "LICENSE" in r.stdout
 
 
-SOURCES = {"agentgym": "agentgym", "environments": "agentgym/environments", "sandboxes": "agentgym/sandboxes",
-           "trainers": "agentgym/trainers", "configs": "agentgym/configs", "docker": "agentgym/dockerfiles"}
-
-
 def _source_files() -> set[str]:
     """The files of the source folders as the wheel names them: those git tracks (the test's copy of the
     tree has them all), or every file outside a git checkout."""
-    try:
-        out = subprocess.run(["git", "ls-files", "-z", "--", *SOURCES], cwd=ROOT, capture_output=True,
-                             check=True).stdout.decode()
-        paths = [Path(f) for f in out.split("\0") if f]
-    except (OSError, subprocess.CalledProcessError):
-        paths = []
+    paths = [p for p in _tracked(*SOURCES) if (ROOT / p).is_file()]
     if not paths:
         paths = [p.relative_to(ROOT) for folder in SOURCES for p in (ROOT / folder).rglob("*")
                  if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"]

@@ -74,11 +74,13 @@ def test_a_build_killed_midway_leaves_nothing_that_the_next_build_does_not_remov
     family = tmp_path / "textworld"
     for index in (7, 17, 27):  # a build that finishes before it is caught compiling is tried with another game
         child = subprocess.Popen([sys.executable, "-c", BUILD_GAME, str(index)], env=env)
-        while child.poll() is None and not (family.is_dir() and any(
+        deadline = time.time() + 120
+        while child.poll() is None and time.time() < deadline and not (family.is_dir() and any(
                 p.name.startswith(".") and list(p.glob("tmp_inform*")) for p in family.iterdir())):
             time.sleep(0.02)  # until Inform7 compiles in a folder of its own inside the entry being built
         if child.poll() is None:
             break
+    assert child.poll() is None, "three builds finished before one was caught compiling"
     os.kill(child.pid, signal.SIGKILL)
     child.wait(timeout=30)
     (half,) = [p for p in family.iterdir() if p.name.startswith(".")]

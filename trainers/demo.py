@@ -300,7 +300,7 @@ temperature {st['temperature']:g} at every stage.
 
 {table(s)}
 
-GRPO gain over SFT: **{s['gain']:+.1%}** held-out success (one-sided two-proportion z-test p = {s['gain_p_value']:.2g}).
+GRPO gain over SFT: **{s['gain'] * 100:+.1f} points** of held-out success (one-sided two-proportion z-test p = {s['gain_p_value']:.2g}).
 {train_line}
 Learning curve: `learning_curve.png`; per-step metrics: `metrics.jsonl`; settings and numbers: `summary.json`.
 Wall time: model + base eval {t['model_s']:.0f} s, SFT + eval {t['sft_s']:.0f} s, GRPO + eval {t['grpo_s']:.0f} s,
@@ -333,7 +333,8 @@ def main(argv: list[str] | None = None) -> int:
         s = run_demo(Path(args.out), settings, quiet=args.quiet, verbose=args.verbose)
     print()
     print(table(s))
-    print(f"\nGRPO gain over SFT: {s['gain']:+.1%} (p = {s['gain_p_value']:.2g})")
+    print(f"\nGRPO gain over SFT: {s['gain'] * 100:+.1f} points of held-out success "
+          f"(one-sided p = {s['gain_p_value']:.2g})")
     print(f"report: {Path(args.out) / 'report.html'} (open in a browser), {Path(args.out) / 'report.md'}"
           f"  (total {s['timings']['total_s']:.0f} s)\n"
           f"TRL/transformers output: {Path(args.out) / 'demo.log'}")

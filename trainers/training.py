@@ -17,6 +17,7 @@ import json
 import math
 import os
 import statistics
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -76,6 +77,7 @@ def evaluate(model: Any, tokenizer: Any, env_id: str, env_kwargs: dict[str, Any]
     gen = Sampler(model, tokenizer, temperature=temperature, max_new_tokens=max_new_tokens)
     factory = env_factory or (lambda: make(env_id, max_turns=max_turns, **env_kwargs))
     seeds = list(seeds)
+    t0, cpu0 = time.perf_counter(), time.process_time()
     records = []
     param = next(model.parameters())
     devices = [param.device.index or 0] if param.is_cuda else []
@@ -93,7 +95,9 @@ def evaluate(model: Any, tokenizer: Any, env_id: str, env_kwargs: dict[str, Any]
     if trajectories is not None:  # the episodes, token masks included, for the run's report
         _write_trajectories(Path(trajectories), [r.trajectory for r in records if r.trajectory is not None])
     name = getattr(getattr(model, "config", None), "_name_or_path", None) or type(model).__name__
-    base = summarize([r.trajectory for r in records], env=env_id, model=str(name))
+    base = summarize([r.trajectory for r in records], env=env_id, model=str(name),
+                     wall_time=time.perf_counter() - t0)
+    base.cpu_s = time.process_time() - cpu0
     return HeldOutSummary(**base.model_dump(),
                           mean_tool_calls=statistics.fmean(r.tool_calls for r in records) if records else 0.0,
                           distinct_tasks=distinct_tasks(factory, seeds))

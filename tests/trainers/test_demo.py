@@ -26,6 +26,7 @@ def test_demo_pipeline_writes_the_run_directory(tmp_path):
         assert r["success_rate"] == wins / 8                      # a share of the 8 episodes
         assert r["mean_reward"] == pytest.approx(r["success_rate"])  # demo/lamps pays 1 exactly on success
         assert r["success_ci95"] == pytest.approx(list(wilson_interval(wins, 8)))
+        assert r["wall_time"] > 0 and r["cpu_s"] > 0 and r["episodes_per_s"] > 0  # were written as 0.0
     # random weights never write a valid press call within 16 new tokens
     assert saved["base"]["success_rate"] == 0.0 and saved["base"]["success_ci95"][1] > 0.2
     assert math.isfinite(saved["gain"]) and 0.0 <= saved["gain_p_value"] <= 1.0
@@ -34,7 +35,7 @@ def test_demo_pipeline_writes_the_run_directory(tmp_path):
     assert [r["step"] for r in logged] == [1, 2]
     assert all(math.isfinite(r["loss"]) and math.isfinite(r["reward"]) for r in logged)
     report = (out / "report.md").read_text()
-    assert table(s) in report and "GRPO gain over SFT" in report
+    assert table(s) in report and f"GRPO gain over SFT: **{saved['gain'] * 100:+.1f} points**" in report
     tasks = saved["tasks"]  # held out by task: no evaluation task is trained on, in SFT or GRPO
     assert tasks["split"] == "task" and tasks["shared_tasks"] == 0 and tasks["eval_tasks_in_sft"] == 0
     assert tasks["eval_tasks"] == saved["grpo"]["distinct_tasks"] >= 2

@@ -58,14 +58,20 @@ def pid_namespace() -> str | None:
         return None
 
 
-def _proc_stat(pid: int) -> tuple[str, int] | None:
-    """(state, start time in clock ticks since boot) of `pid`, None when it does not exist."""
+def _stat_fields(pid: int | str) -> list[bytes] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (state first), None when it does not exist."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
             fields = handle.read().rsplit(b")", 1)[1].split()  # the name may hold spaces and ')'
-        return fields[0].decode(), int(fields[19])
-    except (OSError, IndexError, ValueError):
+    except (OSError, IndexError):
         return None
+    return fields if len(fields) > 19 else None
+
+
+def _proc_stat(pid: int) -> tuple[str, int] | None:
+    """(state, start time in clock ticks since boot) of `pid`, None when it does not exist."""
+    fields = _stat_fields(pid)
+    return (fields[0].decode(), int(fields[19])) if fields else None
 
 
 @dataclass(frozen=True)
@@ -213,17 +219,16 @@ def marked_processes(markers: set[str], group: int | None = None) -> list[int]:
     for name in names:
         if not name.isdigit() or int(name) == os.getpid():
             continue
+        fields = _stat_fields(name)
+        if fields is None or fields[0] in (b"Z", b"X"):  # gone, or a zombie
+            continue
+        if group is not None and int(fields[2]) == group:
+            found.append(int(name))
+            continue
         try:
-            with open(f"/proc/{name}/stat", "rb") as handle:
-                fields = handle.read().rsplit(b")", 1)[1].split()
-            if fields[0] in (b"Z", b"X"):
-                continue
-            if group is not None and int(fields[2]) == group:
-                found.append(int(name))
-                continue
             with open(f"/proc/{name}/environ", "rb") as handle:
                 entries = handle.read().split(b"\0")
-        except (OSError, IndexError, ValueError):  # gone, or not ours to read
+        except OSError:  # gone, or not ours to read
             continue
         if wanted.intersection(entries):
             found.append(int(name))

@@ -258,8 +258,9 @@ async def arun(
         workers: spread the episodes over this many processes (:mod:`agentgym.workers`), each with its
             own event loop, env instances and a copy of ``policy`` (it must pickle; ``OpenAIPolicy``
             does) playing at most ``ceil(concurrency / workers)`` episodes at a time; this process
-            writes the run directory, and plays episodes itself only while no worker is ready yet. A worker that dies ends its episodes as ``infra_error`` (retried
-            like any other). ``env`` must then be an env id or a picklable (module-level) factory.
+            writes the run directory, and plays episodes itself only while no worker is ready yet. A
+            worker that dies ends its episodes as ``infra_error`` (retried like any other). ``env``
+            must then be an env id or a picklable (module-level) factory.
 
     Before anything is written the env is built once (a bad argument value fails here, once)
     and an :class:`~agentgym.policies.simple.OraclePolicy` is refused on an env without an oracle.

@@ -3,8 +3,8 @@
     summary = agentgym.run("toy/maze", OpenAIPolicy("qwen", base_url=URL), episodes=512,
                            concurrency=64, workers=2, out="runs/maze")
 
-Each worker is a fresh Python process (forked from a clean server process that has agentgym imported) with its own event loop, env instances and a copy
-of the policy (unpickled there: :class:`~agentgym.policies.openai.OpenAIPolicy` pickles its
+Each worker is a fresh Python process (forked from a clean server process that has agentgym
+imported) with its own event loop, env instances and a copy of the policy (unpickled there: :class:`~agentgym.policies.openai.OpenAIPolicy` pickles its
 settings, never its client). The parent hands out ``(episode, seed)`` pairs, at most
 ``ceil(concurrency / N)`` in flight per worker, and writes every trajectory a worker sends back to
 the one run directory, so resume, summaries and ``trajectories.jsonl`` are those of ``workers=1``.
